@@ -1,0 +1,21 @@
+"""Spaces of candidate students: NAS-Bench-201 cells and CIFAR ResNets."""
+
+from diswot.registry import Registry
+from search_spaces.base import SearchSpace
+from search_spaces.cost import Cost
+from search_spaces.network import ClassifierNetwork
+
+SPACES: Registry[SearchSpace] = Registry("search space")
+
+
+def get_space(name: str) -> SearchSpace:
+    return SPACES.get(name)
+
+
+def list_spaces() -> list[str]:
+    return SPACES.names()
+
+
+from search_spaces import nb201, resnet_cifar  # noqa: E402,F401  (registration)
+
+__all__ = ["SPACES", "ClassifierNetwork", "Cost", "SearchSpace", "get_space", "list_spaces"]
