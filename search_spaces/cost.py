@@ -46,7 +46,8 @@ def count_flops(model: nn.Module, image_size: int = 32, in_channels: int = 3) ->
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(1, in_channels, image_size, image_size))
+            device = next(model.parameters()).device
+            model(torch.zeros(1, in_channels, image_size, image_size, device=device))
     finally:
         model.train(was_training)
         for handle in handles:

@@ -18,4 +18,4 @@ def list_models() -> list[str]:
     return ZOO.names()
 
 
-from diswot.zoo import mobilenetv2, resnet, vgg, wrn  # noqa: E402,F401  (registration)
+from diswot.zoo import mobilenetv2, resnet, space, vgg, wrn  # noqa: E402,F401  (registration)

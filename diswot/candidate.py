@@ -1,0 +1,96 @@
+"""What a proxy reads about one candidate: its network, outputs and cost, each built at most once."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+import torch
+from torch import nn
+
+from diswot.errors import DiswotError
+from diswot.initialisation import apply_init
+from diswot.network_outputs import NetworkOutputs, batch_statistics_norm, forward_outputs
+from diswot.seeding import derive_seed, seeded_torch
+from search_spaces import Cost, SearchSpace
+from search_spaces.cost import measure_cost
+
+if TYPE_CHECKING:
+    from diswot.scorer import Scorer
+
+T = TypeVar("T")
+
+
+class TeacherState:
+    """The teacher's outputs on the probe batch, computed once, and anything derived from them (cached by key)."""
+
+    def __init__(self, model: nn.Module, images: torch.Tensor, trained: bool):
+        self.model = model
+        self.images = images
+        self.trained = trained
+        self._derived: dict[Any, Any] = {}
+
+    @cached_property
+    def outputs(self) -> NetworkOutputs:
+        with torch.inference_mode():
+            if self.trained:
+                return forward_outputs(self.model, self.images)
+            with batch_statistics_norm(self.model):
+                return forward_outputs(self.model, self.images)
+
+    def derived(self, key: Any, compute: Callable[[NetworkOutputs], T]) -> T:
+        if key not in self._derived:
+            with torch.inference_mode():
+                self._derived[key] = compute(self.outputs)
+        return self._derived[key]
+
+
+class CandidateContext:
+    """One candidate student as the proxies see it. The network is built from the canonical architecture with
+    a seed derived from (search seed, canonical architecture), so its score does not depend on order or worker."""
+
+    def __init__(self, scorer: "Scorer", space: SearchSpace, arch: Any, canonical: str):
+        self.scorer = scorer
+        self.space = space
+        self.arch = arch
+        self.canonical = canonical
+
+    @property
+    def images(self) -> torch.Tensor:
+        return self.scorer.images
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self.scorer.labels
+
+    @property
+    def teacher(self) -> TeacherState:
+        if self.scorer.teacher is None:
+            raise DiswotError("this proxy compares the student with a teacher, but no teacher was given")
+        return self.scorer.teacher
+
+    def build_network(self) -> nn.Module:
+        """A fresh copy of the candidate's initialised network (for proxies that train or perturb it)."""
+        with seeded_torch(derive_seed(self.scorer.seed, f"{self.space.name}:{self.canonical}")):
+            model = self.space.build(self.space.parse(self.canonical), self.scorer.num_classes)
+            apply_init(model, self.scorer.init)
+        model = model.to(self.scorer.device)
+        if self.scorer.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        return model
+
+    @cached_property
+    def network(self) -> nn.Module:
+        return self.build_network()
+
+    @cached_property
+    def outputs(self) -> NetworkOutputs:
+        with torch.inference_mode(), batch_statistics_norm(self.network):
+            return forward_outputs(self.network, self.images)
+
+    @cached_property
+    def cost(self) -> Cost:
+        return self.scorer.cost_of(self)
+
+    def measure_cost(self) -> Cost:
+        return measure_cost(self.network, self.scorer.image_size)

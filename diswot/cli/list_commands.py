@@ -1,0 +1,48 @@
+"""`diswot spaces`, `diswot teachers`, `diswot proxies`: what exists, by name."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from diswot.cli.app import app
+from diswot.proxies import PROXIES
+from diswot.zoo import list_models
+from search_spaces import SPACES
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+@app.command("spaces")
+def spaces_command(as_json: bool = JSON_OPTION) -> None:
+    """List the search spaces."""
+    rows = [{"name": name, "size": SPACES.get(name).size(), "description": SPACES.get(name).description} for name in SPACES]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['name']:<20} {row['size']:>7}  {row['description']}")
+
+
+@app.command("teachers")
+def teachers_command(as_json: bool = JSON_OPTION) -> None:
+    """List the named teachers (any of them can also be a student, through the `zoo` space)."""
+    names = list_models()
+    if as_json:
+        typer.echo(json.dumps(names))
+        return
+    typer.echo("\n".join(names))
+    typer.echo("\nAlso: SPACE:ARCH (e.g. nb201:'|nor_conv_3x3~0|+...'), or a TorchScript file path.")
+
+
+@app.command("proxies")
+def proxies_command(as_json: bool = JSON_OPTION) -> None:
+    """List the proxies; every score is reported so that higher is better."""
+    rows = [PROXIES.get(name).describe() for name in PROXIES]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        needs = [need for need in ("teacher", "labels", "grad") if row[f"needs_{need}"]]
+        typer.echo(f"{row['name']:<18} needs {'+'.join(needs) or 'nothing':<20} {row['summary']}")

@@ -1,0 +1,47 @@
+"""One forward pass of a network on the probe batch, read at the points DisWOT needs."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class NetworkOutputs:
+    features: torch.Tensor  # F: last 4-D activation before global pooling, (B, C, H, W)
+    pooled: torch.Tensor  # h: the vector entering the classifier, (B, C)
+    logits: torch.Tensor  # z: (B, K)
+
+
+@contextlib.contextmanager
+def batch_statistics_norm(model: nn.Module) -> Iterator[None]:
+    """BatchNorm normalises with the batch's own statistics and leaves running statistics untouched.
+
+    A randomly initialised network has no meaningful running statistics, so DisWOT scores it with batch
+    statistics; turning off `track_running_stats` for the duration keeps buffers (and `num_batches_tracked`)
+    exactly as they were, so scoring never changes the network.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.training, m.track_running_stats) for m in norms]
+    try:
+        for m in norms:
+            m.train()
+            m.track_running_stats = False
+        yield
+    finally:
+        for m, (training, tracking) in zip(norms, saved):
+            m.train(training)
+            m.track_running_stats = tracking
+
+
+def forward_outputs(model: nn.Module, images: torch.Tensor) -> NetworkOutputs:
+    """F, h and z of `model` on `images`, in whatever grad mode and norm mode the caller has set."""
+    features = model.forward_features(images)
+    if features.dim() != 4:
+        raise ValueError(f"forward_features must return a 4-D (B, C, H, W) map, got shape {tuple(features.shape)}")
+    pooled = features.mean(dim=(2, 3))
+    return NetworkOutputs(features, pooled, model.classifier(pooled))

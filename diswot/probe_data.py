@@ -1,0 +1,200 @@
+"""The probe batch: one fixed, seeded batch of images and labels that every candidate of a search sees.
+
+Sources: `synthetic` (seeded Gaussian images, the default: nothing to download), an `.npz` with
+`x_train`/`y_train` (uint8 HWC or float CHW), a CIFAR-10/100 python-pickle folder (read by an unpickler that
+refuses everything but numpy arrays), or an image folder with one subfolder per class.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from diswot.errors import DiswotError
+
+# CIFAR-100 training-set channel statistics, the normalisation of the CIFAR KD literature (RepDistiller).
+CIFAR_MEAN = (0.5071, 0.4865, 0.4409)
+CIFAR_STD = (0.2673, 0.2564, 0.2762)
+SOURCE_FORMS = "'synthetic', 'npz:PATH' (or PATH.npz), 'cifar:DIR' (python pickles) or 'folder:DIR' (one subfolder per class)"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+@dataclass(frozen=True)
+class ProbeDataSpec:
+    source: str = "synthetic"
+    batch_size: int = 64
+    image_size: int = 32
+    seed: int = 0
+    mean: tuple[float, float, float] = CIFAR_MEAN
+    std: tuple[float, float, float] = CIFAR_STD
+    split: str = "train"
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 2:
+            raise DiswotError(f"batch size must be at least 2 (relations need pairs), got {self.batch_size}")
+        if self.image_size < 8:
+            raise DiswotError(f"image size must be at least 8 pixels, got {self.image_size}")
+        if self.split not in ("train", "test"):
+            raise DiswotError(f"split must be 'train' or 'test', got {self.split!r}")
+
+
+@dataclass(frozen=True)
+class ProbeBatch:
+    images: torch.Tensor  # (B, 3, H, W) float32, normalised
+    labels: torch.Tensor  # (B,) int64
+    source: str
+
+    @property
+    def num_labels_needed(self) -> int:
+        return int(self.labels.max()) + 1
+
+
+def load_probe_batch(spec: ProbeDataSpec, num_classes: int) -> ProbeBatch:
+    """The batch for `spec`, checked against the teacher's class count."""
+    kind, location = _split_source(spec.source)
+    if kind == "synthetic":
+        return _synthetic_batch(spec, num_classes)
+    path = Path(location).expanduser()
+    if not path.exists():
+        raise DiswotError(f"probe data {str(path)!r} does not exist; data sources are {SOURCE_FORMS}")
+    if kind == "npz":
+        images, labels = _read_npz(path, spec.split)
+    elif kind == "cifar":
+        images, labels = _read_cifar_pickles(path, spec.split)
+    else:
+        images, labels = _read_image_folder(path, spec)
+    if labels.max() >= num_classes or labels.min() < 0:
+        raise DiswotError(
+            f"probe data {spec.source!r} has labels 0..{int(labels.max())} but the teacher has {num_classes} "
+            f"classes; pass --num-classes {int(labels.max()) + 1} or data with labels in [0, {num_classes})"
+        )
+    chosen = _choose(len(labels), spec)
+    batch = torch.from_numpy(np.ascontiguousarray(images[chosen]))
+    return ProbeBatch(_normalise(batch, spec), torch.from_numpy(labels[chosen].astype(np.int64)), spec.source)
+
+
+def _split_source(source: str) -> tuple[str, str]:
+    if source == "synthetic":
+        return "synthetic", ""
+    for kind in ("npz", "cifar", "folder"):
+        if source.startswith(kind + ":"):
+            return kind, source[len(kind) + 1 :]
+    path = Path(source).expanduser()
+    if path.suffix == ".npz":
+        return "npz", source
+    if path.is_dir():
+        has_pickles = any((path / name).exists() for name in ("data_batch_1", "train"))
+        return ("cifar" if has_pickles else "folder"), source
+    if not path.exists():
+        raise DiswotError(f"probe data {source!r} does not exist; data sources are {SOURCE_FORMS}")
+    raise DiswotError(f"cannot tell what kind of probe data {source!r} is; data sources are {SOURCE_FORMS}")
+
+
+def _synthetic_batch(spec: ProbeDataSpec, num_classes: int) -> ProbeBatch:
+    generator = torch.Generator().manual_seed(spec.seed)
+    images = torch.randn(spec.batch_size, 3, spec.image_size, spec.image_size, generator=generator)
+    # Cycle through the classes so that a batch at least as large as K holds every class.
+    labels = torch.arange(spec.batch_size) % num_classes
+    labels = labels[torch.randperm(spec.batch_size, generator=generator)]
+    return ProbeBatch(images, labels, "synthetic")
+
+
+def _choose(pool_size: int, spec: ProbeDataSpec) -> np.ndarray:
+    if pool_size < spec.batch_size:
+        raise DiswotError(f"probe data {spec.source!r} has {pool_size} images, fewer than the batch size {spec.batch_size}")
+    return np.sort(np.random.default_rng(spec.seed).choice(pool_size, spec.batch_size, replace=False))
+
+
+def _normalise(batch: torch.Tensor, spec: ProbeDataSpec) -> torch.Tensor:
+    """uint8 HWC or float CHW in, normalised float (B, 3, S, S) out."""
+    if batch.dtype == torch.uint8:
+        batch = batch.permute(0, 3, 1, 2).float() / 255.0
+    batch = batch.float()
+    if batch.shape[1] != 3:
+        raise DiswotError(f"probe images must have 3 channels, got shape {tuple(batch.shape)}")
+    if batch.shape[-1] != spec.image_size or batch.shape[-2] != spec.image_size:
+        batch = F.interpolate(batch, size=(spec.image_size, spec.image_size), mode="bilinear", antialias=True, align_corners=False)
+    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std).view(1, 3, 1, 1)
+    return ((batch - mean) / std).contiguous()
+
+
+def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+    except KeyError as missing:
+        raise DiswotError(f"{path} must hold arrays 'x_{split}' and 'y_{split}' ({missing} is missing)") from None
+    except (ValueError, OSError) as error:
+        raise DiswotError(f"{path} is not a readable .npz of plain arrays: {error}") from None
+    if images.ndim != 4 or len(images) != len(labels):
+        raise DiswotError(f"{path}: x_{split} must be (N, H, W, 3) uint8 or (N, 3, H, W) float with N labels")
+    return images, labels.astype(np.int64).reshape(-1)
+
+
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Reads CIFAR's pickled dicts of numpy arrays and nothing else: no arbitrary object can be built."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: CIFAR pickles hold only numpy arrays")
+        return super().find_class(module, name)
+
+
+def _read_cifar_pickles(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    if (folder / "data_batch_1").exists():  # CIFAR-10
+        files = [folder / f"data_batch_{i}" for i in range(1, 6)] if split == "train" else [folder / "test_batch"]
+        label_key = b"labels"
+    elif (folder / split).exists():  # CIFAR-100
+        files, label_key = [folder / split], b"fine_labels"
+    else:
+        raise DiswotError(f"{folder} is not a CIFAR python folder (expected data_batch_1..5/test_batch or train/test)")
+    images, labels = [], []
+    for file in files:
+        if not file.exists():
+            raise DiswotError(f"CIFAR folder {folder} is missing {file.name}")
+        try:
+            with open(file, "rb") as handle:
+                entry = _ArraysOnlyUnpickler(handle, encoding="bytes").load()
+            data, entry_labels = entry[b"data"], entry[label_key]
+        except (pickle.UnpicklingError, KeyError, TypeError, EOFError) as error:
+            raise DiswotError(f"{file} is not a CIFAR python pickle: {error}") from None
+        images.append(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        labels.append(np.asarray(entry_labels, dtype=np.int64))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def _read_image_folder(folder: Path, spec: ProbeDataSpec) -> tuple[np.ndarray, np.ndarray]:
+    from PIL import Image
+
+    classes = sorted(entry for entry in folder.iterdir() if entry.is_dir())
+    if not classes:
+        raise DiswotError(f"image folder {folder} has no class subfolders (expected {folder}/<class>/<image>)")
+    paths, labels = [], []
+    for label, class_dir in enumerate(classes):
+        for file in sorted(class_dir.iterdir()):
+            if file.suffix.lower() in IMAGE_SUFFIXES:
+                paths.append(file)
+                labels.append(label)
+    chosen = _choose(len(paths), spec)
+    images = []
+    for index in chosen:
+        with Image.open(paths[index]) as image:
+            resized = image.convert("RGB").resize((spec.image_size, spec.image_size), Image.BILINEAR)
+            images.append(np.asarray(resized, dtype=np.uint8))
+    # Only the chosen images are decoded; return them as the whole pool, in chosen order.
+    pool_labels = np.asarray(labels, dtype=np.int64)[chosen]
+    return np.stack(images), pool_labels

@@ -1,0 +1,120 @@
+"""The scorer: proxies of candidate students against one teacher on one probe batch.
+
+Teacher statistics are computed once per scorer (teacher, probe batch, seed) and reused for every candidate.
+A student is built from its canonical architecture with a seed derived from (seed, canonical architecture),
+scored by one forward pass with no autograd graph (proxies that need gradients build their own copy), and
+discarded; the teacher is never changed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+import torch
+
+from diswot.candidate import CandidateContext, TeacherState
+from diswot.devices import resolve_device
+from diswot.errors import DiswotError
+from diswot.initialisation import check_init_scheme
+from diswot.probe_data import ProbeBatch
+from diswot.proxies import Proxy, get_proxy
+from diswot.teachers import Teacher
+from search_spaces import Cost, SearchSpace
+
+
+@dataclass
+class CandidateScore:
+    """One scored candidate: `score` is the first proxy's value; every score is higher-is-better."""
+
+    space: str
+    arch: str
+    canonical: str
+    score: float
+    scores: dict[str, float]
+    terms: dict[str, float] = field(default_factory=dict)
+    params: int = 0
+    flops: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Scorer:
+    def __init__(
+        self,
+        teacher: Teacher | None,
+        probe: ProbeBatch,
+        proxies: Sequence[str] = ("diswot",),
+        *,
+        seed: int = 0,
+        init: str = "default",
+        device: str = "auto",
+        channels_last: bool = True,
+    ):
+        if not proxies:
+            raise DiswotError("at least one proxy is needed")
+        self.proxies: list[Proxy] = [get_proxy(name) for name in proxies]
+        needing_teacher = [p.name for p in self.proxies if p.needs_teacher]
+        if teacher is None and needing_teacher:
+            raise DiswotError(f"proxies {', '.join(needing_teacher)} need a teacher")
+        self.seed = seed
+        self.init = check_init_scheme(init)
+        self.device = resolve_device(device)
+        self.channels_last = channels_last and self.device.type == "cpu"
+        self.num_classes = teacher.num_classes if teacher is not None else int(probe.labels.max()) + 1
+        if probe.num_labels_needed > self.num_classes:
+            raise DiswotError(
+                f"probe labels go up to {probe.num_labels_needed - 1} but the teacher has {self.num_classes} classes"
+            )
+        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.images = probe.images.to(self.device).contiguous(memory_format=memory_format)
+        self.labels = probe.labels.to(self.device)
+        self.image_size = probe.images.shape[-1]
+        self.teacher: TeacherState | None = None
+        if teacher is not None:
+            model = teacher.model.to(self.device)
+            if self.channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            self.teacher = TeacherState(model, self.images, teacher.trained)
+        self._costs: dict[tuple[str, str], Cost] = {}
+
+    @property
+    def proxy_names(self) -> list[str]:
+        return [p.name for p in self.proxies]
+
+    def cost_of(self, candidate: CandidateContext) -> Cost:
+        key = (candidate.space.name, candidate.canonical)
+        if key not in self._costs:
+            self._costs[key] = candidate.measure_cost()
+        return self._costs[key]
+
+    def score(self, space: SearchSpace, arch: Any) -> CandidateScore:
+        """Score one architecture (an arch object or its string)."""
+        started = time.perf_counter()
+        if isinstance(arch, str):
+            arch = space.parse(arch)
+        candidate = CandidateContext(self, space, arch, space.canonical(arch))
+        scores: dict[str, float] = {}
+        terms: dict[str, float] = {}
+        for proxy in self.proxies:
+            value = proxy.compute(candidate)
+            scores[proxy.name] = float(value.score)
+            terms.update({name: float(v) for name, v in value.terms.items()})
+        cost = candidate.cost
+        return CandidateScore(
+            space=space.name,
+            arch=space.format(arch),
+            canonical=candidate.canonical,
+            score=scores[self.proxies[0].name],
+            scores=scores,
+            terms=terms,
+            params=cost.params,
+            flops=cost.flops,
+            seconds=time.perf_counter() - started,
+        )
+
+    def score_all(self, space: SearchSpace, archs: Iterable[Any]) -> list[CandidateScore]:
+        return [self.score(space, arch) for arch in archs]

@@ -1,0 +1,43 @@
+"""`diswot.score`: score given architectures against a teacher, the library call behind `diswot score`."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.scorer import CandidateScore, Scorer
+from diswot.teachers import load_teacher
+from search_spaces import get_space
+
+
+def score(
+    teacher: str,
+    space: str,
+    archs: Sequence[str],
+    *,
+    num_classes: int = 100,
+    data: ProbeDataSpec | str = "synthetic",
+    proxies: Sequence[str] = ("diswot",),
+    seed: int = 0,
+    init: str = "default",
+    device: str = "auto",
+    checkpoint: str | None = None,
+    on_scored: Callable[[CandidateScore], None] | None = None,
+) -> list[CandidateScore]:
+    """Scores of `archs` (strings of `space`) against `teacher`, in the order given.
+
+    Everything is validated (teacher, space, every architecture, data) before the first candidate is scored.
+    """
+    search_space = get_space(space)
+    parsed = [search_space.parse(arch) for arch in archs]
+    data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
+    teacher_model = load_teacher(teacher, num_classes, checkpoint=checkpoint, seed=seed)
+    probe = load_probe_batch(data_spec, num_classes)
+    scorer = Scorer(teacher_model, probe, proxies, seed=seed, init=init, device=device)
+    results = []
+    for arch in parsed:
+        result = scorer.score(search_space, arch)
+        if on_scored is not None:
+            on_scored(result)
+        results.append(result)
+    return results

@@ -1,0 +1,23 @@
+"""Seeds derived from names, so a network's initialisation depends on what it is, not on when it was built."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from typing import Iterator
+
+import torch
+
+
+def derive_seed(seed: int, key: str) -> int:
+    """A 63-bit seed from (search seed, canonical architecture): the same pair gives the same seed in any process."""
+    digest = hashlib.sha256(f"{seed}|{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int) -> Iterator[None]:
+    """Run a block (a network's construction) under a fixed torch CPU seed, leaving the global RNG as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield

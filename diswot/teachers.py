@@ -1,0 +1,112 @@
+"""Teachers by spec: a zoo name, a search-space architecture, a TorchScript file, optionally trained weights.
+
+Spec forms:
+  `resnet56`                         a zoo model (see `diswot teachers`)
+  `nb201:|nor_conv_3x3~0|+...|`       any search space's architecture, `SPACE:ARCH`
+  `path/to/model.ts` / `.pt` / `.pth`  a TorchScript file (it must export `forward_features` and a `classifier`)
+A checkpoint (`torch.load(weights_only=True)`: a state dict, or a dict holding one under `model`/`state_dict`)
+loads trained weights into a zoo or space teacher. A teacher with trained weights is scored in eval mode;
+a randomly initialised one with batch statistics, never changing its buffers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from diswot.errors import DiswotError
+from diswot.seeding import derive_seed, seeded_torch
+from diswot.zoo import ZOO, create_model
+from search_spaces import SPACES, get_space
+
+TORCHSCRIPT_SUFFIXES = (".ts", ".pt", ".pth", ".jit")
+SPEC_FORMS = "a zoo name (see `diswot teachers`), 'SPACE:ARCH' (e.g. 'resnet_cifar:3x16-3x32-3x64') or a TorchScript file path"
+
+
+@dataclass
+class Teacher:
+    model: nn.Module
+    spec: str
+    num_classes: int
+    trained: bool  # weights came from a file: score in eval mode
+
+
+def build_network(spec: str, num_classes: int) -> nn.Module:
+    """A freshly initialised network (drawing from torch's global RNG) for a zoo name or `SPACE:ARCH` spec."""
+    if num_classes < 2:
+        raise DiswotError(f"num_classes must be at least 2, got {num_classes}")
+    if spec in ZOO:
+        return create_model(spec, num_classes)
+    space_name, sep, arch_text = spec.partition(":")
+    if sep and space_name in SPACES:
+        space = get_space(space_name)
+        return space.build(space.parse(arch_text), num_classes)
+    raise DiswotError(ZOO.unknown_message(spec) + f" (a teacher is {SPEC_FORMS})")
+
+
+def load_teacher(
+    spec: str,
+    num_classes: int,
+    *,
+    checkpoint: str | Path | None = None,
+    seed: int = 0,
+    allowed_dir: str | Path | None = None,
+) -> Teacher:
+    """The teacher for `spec`; with `allowed_dir`, files are accepted only from inside that directory."""
+    if Path(spec).suffix in TORCHSCRIPT_SUFFIXES:
+        if checkpoint is not None:
+            raise DiswotError("a TorchScript teacher carries its own weights; drop the checkpoint")
+        return _load_torchscript(_checked_file(spec, allowed_dir, "TorchScript teacher"), spec, num_classes)
+    with seeded_torch(derive_seed(seed, "teacher:" + spec)):
+        model = build_network(spec, num_classes)
+    if checkpoint is not None:
+        _load_checkpoint(model, _checked_file(checkpoint, allowed_dir, "checkpoint"))
+        model.eval()
+    return Teacher(model, spec, num_classes, trained=checkpoint is not None)
+
+
+def _checked_file(path: str | Path, allowed_dir: str | Path | None, what: str) -> Path:
+    resolved = Path(path).expanduser().resolve()
+    if allowed_dir is not None:
+        root = Path(allowed_dir).expanduser().resolve()
+        if not resolved.is_relative_to(root):
+            raise DiswotError(f"{what} {str(path)!r} is outside the allowed directory {str(root)!r}")
+    if not resolved.is_file():
+        raise DiswotError(f"{what} file {str(path)!r} does not exist")
+    return resolved
+
+
+def _load_torchscript(path: Path, spec: str, num_classes: int) -> Teacher:
+    try:
+        model = torch.jit.load(str(path), map_location="cpu")
+    except RuntimeError as error:
+        raise DiswotError(f"{path} is not a TorchScript file: {str(error).splitlines()[0]}") from None
+    if not hasattr(model, "forward_features") or not hasattr(model, "classifier"):
+        raise DiswotError(
+            f"TorchScript teacher {path} must export forward_features(x) -> (B, C, H, W) and have a 'classifier' "
+            "Linear (networks exported by `diswot export` do)"
+        )
+    out_features = model.classifier.weight.shape[0]
+    if out_features != num_classes:
+        raise DiswotError(f"TorchScript teacher {path} has {out_features} classes but {num_classes} were asked for")
+    model.eval()
+    return Teacher(model, spec, num_classes, trained=True)
+
+
+def _load_checkpoint(model: nn.Module, path: Path) -> None:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for foreign or unsafe files
+        raise DiswotError(f"cannot read checkpoint {path} as plain weights: {str(error).splitlines()[0]}") from None
+    for key in ("model", "state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise DiswotError(f"checkpoint {path} holds no state dict")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise DiswotError(f"checkpoint {path} does not fit the teacher: {str(error).splitlines()[0]}") from None
