@@ -1,29 +1,44 @@
-"""diswot: training-free student-architecture search for knowledge distillation (DisWOT, CVPR 2023)."""
+"""diswot: training-free student-architecture search for knowledge distillation (DisWOT, CVPR 2023).
+
+The public names below are imported on first use, so that `search_spaces` (which uses `diswot.registry`)
+and `diswot` can import each other's leaf modules without a cycle.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-from diswot.errors import DiswotError  # noqa: E402
-from diswot.probe_data import ProbeBatch, ProbeDataSpec, load_probe_batch  # noqa: E402
-from diswot.proxies import get_proxy, list_proxies  # noqa: E402
-from diswot.scorer import CandidateScore, Scorer  # noqa: E402
-from diswot.teachers import Teacher, load_teacher  # noqa: E402
-from diswot.zoo import create_model, list_models  # noqa: E402
-from search_spaces import get_space, list_spaces  # noqa: E402
+_PUBLIC = {
+    "DiswotError": "diswot.errors",
+    "ProbeBatch": "diswot.probe_data",
+    "ProbeDataSpec": "diswot.probe_data",
+    "load_probe_batch": "diswot.probe_data",
+    "get_proxy": "diswot.proxies",
+    "list_proxies": "diswot.proxies",
+    "CandidateScore": "diswot.scorer",
+    "Scorer": "diswot.scorer",
+    "score": "diswot.scoring",
+    "Teacher": "diswot.teachers",
+    "load_teacher": "diswot.teachers",
+    "create_model": "diswot.zoo",
+    "list_models": "diswot.zoo",
+    "get_space": "search_spaces",
+    "list_spaces": "search_spaces",
+}
 
-__all__ = [
-    "CandidateScore",
-    "DiswotError",
-    "ProbeBatch",
-    "ProbeDataSpec",
-    "Scorer",
-    "Teacher",
-    "__version__",
-    "create_model",
-    "get_proxy",
-    "get_space",
-    "list_models",
-    "list_proxies",
-    "list_spaces",
-    "load_probe_batch",
-    "load_teacher",
-]
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'diswot' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

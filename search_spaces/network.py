@@ -14,8 +14,6 @@ class ClassifierNetwork(nn.Module):
     TorchScript keeps `forward_features` (it is exported), so a scripted network can be scored too.
     """
 
-    classifier: nn.Linear
-
     @torch.jit.export
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -1,0 +1,3 @@
+from diswot.cli import main
+
+main()

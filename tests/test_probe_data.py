@@ -1,0 +1,92 @@
+"""Probe data sources: synthetic, .npz, CIFAR python pickles (safely), image folders."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from diswot import DiswotError, ProbeDataSpec, load_probe_batch
+from diswot.probe_data import CIFAR_MEAN, CIFAR_STD
+
+
+def test_synthetic_batch_is_seeded_and_covers_classes():
+    first = load_probe_batch(ProbeDataSpec(batch_size=20, seed=3), 10)
+    again = load_probe_batch(ProbeDataSpec(batch_size=20, seed=3), 10)
+    other = load_probe_batch(ProbeDataSpec(batch_size=20, seed=4), 10)
+    assert torch.equal(first.images, again.images) and not torch.equal(first.images, other.images)
+    assert first.images.shape == (20, 3, 32, 32)
+    assert sorted(first.labels.bincount().tolist()) == [2] * 10
+
+
+def write_npz(path, count=40, classes=5):
+    rng = np.random.default_rng(0)
+    np.savez(path, x_train=rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8), y_train=np.arange(count) % classes)
+
+
+def test_npz_batch_normalised_with_given_statistics(tmp_path):
+    write_npz(tmp_path / "d.npz")
+    batch = load_probe_batch(ProbeDataSpec(source=str(tmp_path / "d.npz"), batch_size=8, image_size=16), 5)
+    assert batch.images.shape == (8, 3, 16, 16)
+    raw = np.load(tmp_path / "d.npz")["x_train"]
+    chosen = np.sort(np.random.default_rng(0).choice(40, 8, replace=False))
+    expected_mean = (raw[chosen].reshape(-1, 3).mean(0) / 255 - np.array(CIFAR_MEAN)) / np.array(CIFAR_STD)
+    np.testing.assert_allclose(batch.images.mean(dim=(0, 2, 3)).numpy(), expected_mean, atol=2e-2)
+
+
+def test_label_range_must_fit_the_teacher(tmp_path):
+    write_npz(tmp_path / "d.npz", classes=20)
+    with pytest.raises(DiswotError, match="labels 0..19 but the teacher has 10 classes"):
+        load_probe_batch(ProbeDataSpec(source=str(tmp_path / "d.npz"), batch_size=8), 10)
+
+
+def test_missing_file_and_unknown_source_explained(tmp_path):
+    with pytest.raises(DiswotError, match="does not exist; data sources are"):
+        load_probe_batch(ProbeDataSpec(source=str(tmp_path / "nope.npz")), 10)
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(DiswotError, match="cannot tell"):
+        load_probe_batch(ProbeDataSpec(source=str(tmp_path / "file.txt")), 10)
+
+
+def test_cifar100_pickle_folder(tmp_path):
+    data = np.random.default_rng(1).integers(0, 256, (30, 3072), dtype=np.uint8)
+    with open(tmp_path / "train", "wb") as handle:
+        pickle.dump({b"data": data, b"fine_labels": list(range(30))}, handle)
+    batch = load_probe_batch(ProbeDataSpec(source=f"cifar:{tmp_path}", batch_size=10, mean=(0, 0, 0), std=(1, 1, 1)), 100)
+    chosen = np.sort(np.random.default_rng(0).choice(30, 10, replace=False))
+    assert batch.labels.tolist() == chosen.tolist()
+    # CIFAR rows are channel-major 3x32x32: pixel (c=1, y=2, x=3) of image i is data[i, 1024 + 2*32 + 3].
+    assert batch.images[0, 1, 2, 3].item() == pytest.approx(data[chosen[0], 1024 + 67] / 255, abs=1e-6)
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_cifar_pickle_with_code_is_refused(tmp_path):
+    with open(tmp_path / "train", "wb") as handle:
+        pickle.dump({b"data": Exploit(), b"fine_labels": [0]}, handle)
+    with pytest.raises(DiswotError, match="refusing to load posix.system|refusing to load os.system"):
+        load_probe_batch(ProbeDataSpec(source=f"cifar:{tmp_path}", batch_size=2), 10)
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+
+    for label, name in enumerate(["cat", "dog"]):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.new("RGB", (40, 40), (label * 255, 0, 0)).save(tmp_path / name / f"{i}.png")
+    batch = load_probe_batch(ProbeDataSpec(source=str(tmp_path), batch_size=4, mean=(0, 0, 0), std=(1, 1, 1)), 2)
+    assert batch.images.shape == (4, 3, 32, 32)
+    # red channel is 1 exactly for the "dog" images (label 1)
+    assert torch.equal(batch.images[:, 0].mean(dim=(1, 2)).round(), batch.labels.float())
+
+
+def test_real_cifar_samples(shared_data):
+    batch = load_probe_batch(ProbeDataSpec(source=str(shared_data / "cifar100_sample.npz"), batch_size=64), 100)
+    assert batch.images.shape == (64, 3, 32, 32)
+    # normalised with the CIFAR-100 statistics, real images have mean near 0 and std near 1
+    assert abs(batch.images.mean().item()) < 0.2 and 0.8 < batch.images.std().item() < 1.2

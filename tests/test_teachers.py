@@ -1,0 +1,70 @@
+"""Teachers by spec: zoo names, space architectures, TorchScript files, checkpoints, and their errors."""
+
+import pytest
+import torch
+
+from diswot import DiswotError, load_teacher
+from diswot.teachers import build_network
+
+
+def test_zoo_and_space_specs_build_seeded_teachers():
+    first = load_teacher("resnet8", 10, seed=1).model
+    again = load_teacher("resnet8", 10, seed=1).model
+    other = load_teacher("resnet8", 10, seed=2).model
+    assert torch.equal(first.classifier.weight, again.classifier.weight)
+    assert not torch.equal(first.classifier.weight, other.classifier.weight)
+    cell = load_teacher("nb201:|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|", 100)
+    assert cell.model.classifier.out_features == 100 and not cell.trained
+
+
+def test_unknown_teacher_suggests_and_lists():
+    with pytest.raises(DiswotError, match=r"unknown teacher 'resnet57' \(did you mean 'resnet56'\?\); valid: .*wrn_40_2"):
+        load_teacher("resnet57", 100)
+
+
+def test_malformed_space_arch_in_teacher_spec():
+    with pytest.raises(DiswotError, match="resnet_cifar|depth"):
+        load_teacher("resnet_cifar:3x16-3x32", 100)
+
+
+def test_checkpoint_loads_trained_weights_in_eval_mode(tmp_path):
+    trained = build_network("resnet8", 10)
+    torch.nn.init.constant_(trained.classifier.weight, 0.5)
+    torch.save({"model": trained.state_dict(), "epoch": 3}, tmp_path / "ckpt.pth")
+    teacher = load_teacher("resnet8", 10, checkpoint=tmp_path / "ckpt.pth")
+    assert teacher.trained and not teacher.model.training
+    assert torch.all(teacher.model.classifier.weight == 0.5)
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path):
+    torch.save(build_network("resnet14", 10).state_dict(), tmp_path / "other.pth")
+    with pytest.raises(DiswotError, match="does not fit the teacher"):
+        load_teacher("resnet8", 10, checkpoint=tmp_path / "other.pth")
+
+
+class Payload:
+    pass
+
+
+def test_checkpoint_with_arbitrary_objects_is_refused(tmp_path):
+    torch.save({"model": Payload()}, tmp_path / "evil.pth")
+    with pytest.raises(DiswotError, match="cannot read checkpoint"):
+        load_teacher("resnet8", 10, checkpoint=tmp_path / "evil.pth")
+
+
+def test_torchscript_teacher_round_trip_and_class_check(tmp_path):
+    model = build_network("resnet8", 10).eval()
+    torch.jit.save(torch.jit.script(model), tmp_path / "t.ts")
+    teacher = load_teacher(str(tmp_path / "t.ts"), 10)
+    images = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(teacher.model(images), model(images))
+    with pytest.raises(DiswotError, match="has 10 classes but 100"):
+        load_teacher(str(tmp_path / "t.ts"), 100)
+
+
+def test_files_outside_the_allowed_directory_are_refused(tmp_path):
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    torch.jit.save(torch.jit.script(build_network("resnet8", 10)), tmp_path / "t.ts")
+    with pytest.raises(DiswotError, match="outside the allowed directory"):
+        load_teacher(str(tmp_path / "t.ts"), 10, allowed_dir=allowed)
