@@ -25,6 +25,11 @@ _PUBLIC = {
     "load_teacher": "diswot.teachers",
     "create_model": "diswot.zoo",
     "list_models": "diswot.zoo",
+    "search": "diswot.student_search",
+    "SearchConfig": "diswot.student_search",
+    "SearchResult": "diswot.student_search",
+    "StudentSpec": "diswot.student_search",
+    "build_student": "diswot.student_search",
     "get_space": "search_spaces",
     "list_spaces": "search_spaces",
 }

@@ -91,12 +91,18 @@ class Scorer:
             self._costs[key] = candidate.measure_cost()
         return self._costs[key]
 
-    def score(self, space: SearchSpace, arch: Any) -> CandidateScore:
-        """Score one architecture (an arch object or its string)."""
-        started = time.perf_counter()
+    def candidate(self, space: SearchSpace, arch: Any) -> CandidateContext:
+        """The candidate for an arch object or its string; its network is built when first needed."""
         if isinstance(arch, str):
             arch = space.parse(arch)
-        candidate = CandidateContext(self, space, arch, space.canonical(arch))
+        return CandidateContext(self, space, arch, space.canonical(arch))
+
+    def score(self, space: SearchSpace, arch: Any) -> CandidateScore:
+        """Score one architecture (an arch object or its string)."""
+        return self.score_candidate(self.candidate(space, arch))
+
+    def score_candidate(self, candidate: CandidateContext) -> CandidateScore:
+        started = time.perf_counter()
         scores: dict[str, float] = {}
         terms: dict[str, float] = {}
         for proxy in self.proxies:
@@ -105,8 +111,8 @@ class Scorer:
             terms.update({name: float(v) for name, v in value.terms.items()})
         cost = candidate.cost
         return CandidateScore(
-            space=space.name,
-            arch=space.format(arch),
+            space=candidate.space.name,
+            arch=candidate.space.format(candidate.arch),
             canonical=candidate.canonical,
             score=scores[self.proxies[0].name],
             scores=scores,

@@ -34,17 +34,27 @@ class Teacher:
     trained: bool  # weights came from a file: score in eval mode
 
 
+def check_network_spec(spec: str) -> None:
+    """Raise DiswotError unless `spec` is a zoo name or a valid `SPACE:ARCH`; builds nothing."""
+    if spec in ZOO:
+        return
+    space_name, sep, arch_text = spec.partition(":")
+    if sep and space_name in SPACES:
+        get_space(space_name).parse(arch_text)
+        return
+    raise DiswotError(ZOO.unknown_message(spec) + f" (a teacher is {SPEC_FORMS})")
+
+
 def build_network(spec: str, num_classes: int) -> nn.Module:
     """A freshly initialised network (drawing from torch's global RNG) for a zoo name or `SPACE:ARCH` spec."""
     if num_classes < 2:
         raise DiswotError(f"num_classes must be at least 2, got {num_classes}")
+    check_network_spec(spec)
     if spec in ZOO:
         return create_model(spec, num_classes)
-    space_name, sep, arch_text = spec.partition(":")
-    if sep and space_name in SPACES:
-        space = get_space(space_name)
-        return space.build(space.parse(arch_text), num_classes)
-    raise DiswotError(ZOO.unknown_message(spec) + f" (a teacher is {SPEC_FORMS})")
+    space_name, _, arch_text = spec.partition(":")
+    space = get_space(space_name)
+    return space.build(space.parse(arch_text), num_classes)
 
 
 def load_teacher(

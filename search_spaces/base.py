@@ -55,5 +55,10 @@ class SearchSpace(abc.ABC, Generic[Arch]):
     @abc.abstractmethod
     def build(self, arch: Arch, num_classes: int) -> ClassifierNetwork: ...
 
+    @abc.abstractmethod
+    def extreme_archs(self) -> tuple[Arch, Arch]:
+        """The cheapest and the most expensive architecture (fewest and most params and FLOPs), so that a budget
+        no candidate can meet is refused before a search starts."""
+
     def cost(self, arch: Arch, num_classes: int, image_size: int = 32) -> Cost:
         return measure_cost(self.build(arch, num_classes), image_size)

@@ -20,7 +20,7 @@ EXIT_BAD_INPUT = 2
 
 
 def main() -> None:
-    from diswot.cli import list_commands, score_command  # noqa: F401  (command registration)
+    from diswot.cli import batch_command, list_commands, score_command, search_command  # noqa: F401  (registration)
 
     try:
         app()

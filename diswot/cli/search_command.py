@@ -1,0 +1,94 @@
+"""`diswot search`: one search into a run folder, with a progress bar; `diswot export`: a student as TorchScript."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+import typer
+
+from diswot.cli.app import app
+from diswot.cli.progress import search_progress_bar
+from diswot.errors import DiswotError
+from diswot.student_search import SearchConfig, SearchResult, StudentSpec, build_student
+from diswot.student_search.run_folder import search_in_folder
+from diswot.student_search.strategies import STRATEGIES
+
+
+def print_ranking(result: SearchResult, limit: int = 10) -> None:
+    typer.echo(f"{result.evaluations} candidates scored in {result.seconds:.1f} s ({result.stop_reason})")
+    typer.echo(f"{'rank':>4}  {'score':>10}  {'params':>8}  {'FLOPs':>8}  arch")
+    for student in result.students[:limit]:
+        typer.echo(
+            f"{student.rank:>4}  {student.score:>10.5g}  {student.params / 1e6:>7.3f}M  {student.flops / 1e6:>7.1f}M  {student.arch}"
+        )
+
+
+@app.command("search")
+def search_command(
+    teacher: str = typer.Option(..., help="Teacher spec: zoo name, SPACE:ARCH or TorchScript file."),
+    space: str = typer.Option(..., help="Search space (see `diswot spaces`)."),
+    out: Path = typer.Option(..., help="Run folder; the same command with the same folder resumes."),
+    num_classes: int = typer.Option(100),
+    strategy: str = typer.Option("aging", help=f"One of {', '.join(STRATEGIES.names())}."),
+    evaluations: int = typer.Option(500, help="Distinct candidates to score (exhaustive scores all)."),
+    population: int = typer.Option(50),
+    sample_size: int = typer.Option(10, help="Aging evolution's tournament sample."),
+    objective: str = typer.Option("params", help="Cost axis of NSGA-II and the Pareto front: params or flops."),
+    proxy: List[str] = typer.Option(["diswot"], help="Proxy to rank by; repeat to record more."),
+    min_params: Optional[str] = typer.Option(None, help="e.g. 100k"),
+    max_params: Optional[str] = typer.Option(None, help="e.g. 0.5M"),
+    max_flops: Optional[str] = typer.Option(None, help="e.g. 40M"),
+    data: str = typer.Option("synthetic"),
+    batch_size: int = typer.Option(64),
+    image_size: int = typer.Option(32),
+    seed: int = typer.Option(0),
+    search_seed: Optional[int] = typer.Option(None, help="Seed of the strategy's choices (default: --seed)."),
+    init: str = typer.Option("default"),
+    device: str = typer.Option("auto"),
+    checkpoint: Optional[str] = typer.Option(None),
+    top_k: int = typer.Option(10),
+) -> None:
+    """Search a space for the students to distil the teacher into."""
+    config = SearchConfig.from_dict(
+        dict(
+            teacher=teacher, space=space, num_classes=num_classes, strategy=strategy, evaluations=evaluations,
+            population=population, sample_size=sample_size, objective=objective, proxies=list(proxy),
+            min_params=min_params, max_params=max_params, max_flops=max_flops, data=data, batch_size=batch_size,
+            image_size=image_size, seed=seed, search_seed=search_seed, init=init, device=device,
+            checkpoint=checkpoint, top_k=top_k,
+        )
+    )
+    total = None if strategy == "exhaustive" else evaluations
+    bar, update = search_progress_bar(total, "search")
+    with bar:
+        result = search_in_folder(config, out, on_progress=update)
+    print_ranking(result)
+    typer.echo(f"run folder: {out}")
+
+
+@app.command("export")
+def export_command(
+    spec: Path = typer.Argument(..., help="A student spec (JSON), or a result.json (then --rank picks the student)."),
+    out: Path = typer.Option(..., help="Where to write the TorchScript file."),
+    rank: int = typer.Option(1, help="Which student of a result.json (1 = best)."),
+) -> None:
+    """Build a found student and save it as TorchScript (usable as a teacher spec or in any PyTorch program)."""
+    try:
+        document = json.loads(spec.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise DiswotError(f"cannot read student spec {spec}: {error}") from None
+    if "students" in document:
+        students = document["students"]
+        if not 1 <= rank <= len(students):
+            raise DiswotError(f"--rank must be between 1 and {len(students)} for {spec}")
+        document = students[rank - 1]
+    try:
+        student = StudentSpec.from_dict(document)
+    except TypeError as error:
+        raise DiswotError(f"{spec} is not a student spec: {error}") from None
+    model = build_student(student).eval()
+    torch.jit.save(torch.jit.script(model), str(out))
+    typer.echo(f"{student.space}:{student.arch} ({student.params / 1e6:.3f}M params) -> {out}")

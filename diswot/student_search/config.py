@@ -1,0 +1,116 @@
+"""What a search is asked to do, validated as a whole before any work starts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Optional
+
+from diswot.devices import resolve_device
+from diswot.errors import DiswotError, FieldError
+from diswot.initialisation import check_init_scheme
+from diswot.probe_data import ProbeDataSpec
+from diswot.proxies import get_proxy
+from diswot.student_search.budget import Budget, parse_count
+from diswot.student_search.strategies import get_strategy
+from diswot.teachers import TORCHSCRIPT_SUFFIXES, check_network_spec
+from search_spaces import get_space
+
+OBJECTIVES = ("params", "flops")
+
+
+@dataclass
+class SearchConfig:
+    """Everything that determines a search's result. `seed` sets the probe batch and every network's init;
+    `search_seed` (default: `seed`) sets the strategy's random choices."""
+
+    teacher: str
+    space: str
+    num_classes: int = 100
+    strategy: str = "aging"
+    evaluations: int = 500
+    population: int = 50
+    sample_size: int = 10
+    crossover_rate: float = 0.5
+    mutation_rate: float = 0.5
+    objective: str = "params"  # the cost axis of NSGA-II and of the Pareto front
+    proxies: list[str] = field(default_factory=lambda: ["diswot"])
+    min_params: Optional[int] = None
+    max_params: Optional[int] = None
+    max_flops: Optional[int] = None
+    data: str = "synthetic"
+    batch_size: int = 64
+    image_size: int = 32
+    seed: int = 0
+    search_seed: Optional[int] = None
+    init: str = "default"
+    device: str = "auto"
+    checkpoint: Optional[str] = None
+    top_k: int = 10
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "SearchConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise FieldError(unknown[0], f"unknown field; valid fields: {', '.join(sorted(known))}")
+        missing = [name for name in ("teacher", "space") if name not in values]
+        if missing:
+            raise FieldError(missing[0], "is required")
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.min_params, self.max_params, self.max_flops)
+
+    @property
+    def strategy_seed(self) -> int:
+        return self.seed if self.search_seed is None else self.search_seed
+
+    def probe_spec(self) -> ProbeDataSpec:
+        return ProbeDataSpec(source=self.data, batch_size=self.batch_size, image_size=self.image_size, seed=self.seed)
+
+    def validate(self) -> None:
+        """Check every field; raise DiswotError naming the field that is wrong and what is valid."""
+        for name in ("min_params", "max_params", "max_flops"):
+            _in_field(name, lambda: setattr(self, name, parse_count(getattr(self, name), name)))
+        if isinstance(self.proxies, str):
+            self.proxies = [name.strip() for name in self.proxies.split(",") if name.strip()]
+        _in_field("space", lambda: get_space(self.space))
+        _in_field("strategy", lambda: get_strategy(self.strategy))
+        _in_field("proxies", lambda: [get_proxy(name) for name in self.proxies] or _fail("at least one proxy is needed"))
+        _in_field("init", lambda: check_init_scheme(self.init))
+        _in_field("device", lambda: resolve_device(self.device))
+        _in_field("min_params", lambda: self.budget)
+        _in_field("data", self.probe_spec)
+        for name, low in (("num_classes", 2), ("evaluations", 1), ("population", 2), ("sample_size", 1), ("top_k", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise FieldError(name, f"must be an integer >= {low}, got {value!r}")
+        if self.sample_size > self.population:
+            raise FieldError("sample_size", f"{self.sample_size} must not exceed population ({self.population})")
+        for name in ("crossover_rate", "mutation_rate"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise FieldError(name, f"must be a probability in [0, 1], got {value!r}")
+        if self.objective not in OBJECTIVES:
+            raise FieldError("objective", f"must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if not any(self.teacher.endswith(suffix) for suffix in TORCHSCRIPT_SUFFIXES):
+            _in_field("teacher", lambda: check_network_spec(self.teacher))
+
+
+def _fail(message: str):
+    raise DiswotError(message)
+
+
+def _in_field(name: str, check) -> None:
+    try:
+        check()
+    except FieldError:
+        raise
+    except DiswotError as error:
+        raise FieldError(name, str(error)) from None

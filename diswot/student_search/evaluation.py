@@ -1,0 +1,31 @@
+"""One evaluated candidate of a search, as stored and as told to the strategy."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+
+@dataclass
+class Evaluation:
+    """A candidate's canonical architecture, its cost and, if it fits the budget, its scores.
+
+    An infeasible candidate is recorded (so a resumed run need not rebuild it) but not scored.
+    """
+
+    canonical: str
+    arch: str
+    params: int
+    flops: int
+    feasible: bool
+    score: Optional[float] = None
+    scores: dict[str, float] = field(default_factory=dict)
+    terms: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Evaluation":
+        return cls(**values)

@@ -1,0 +1,100 @@
+"""A search's result: ranked students, the Pareto front and the history, each student a self-contained spec."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from torch import nn
+
+from diswot.initialisation import apply_init
+from diswot.student_search.evaluation import Evaluation
+from diswot.seeding import derive_seed, seeded_torch
+from search_spaces import get_space
+
+
+@dataclass
+class StudentSpec:
+    """Everything needed to rebuild a found student and to know how it was scored."""
+
+    space: str
+    arch: str  # canonical
+    num_classes: int
+    params: int
+    flops: int
+    score: float
+    scores: dict[str, float]
+    terms: dict[str, float]
+    teacher: str
+    seed: int
+    init: str
+    diswot_version: str
+    rank: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "StudentSpec":
+        return cls(**values)
+
+
+def build_student(spec: StudentSpec | dict) -> nn.Module:
+    """The student's network, initialised exactly as it was when scored (ready to be trained)."""
+    if isinstance(spec, dict):
+        spec = StudentSpec.from_dict(spec)
+    space = get_space(spec.space)
+    with seeded_torch(derive_seed(spec.seed, f"{spec.space}:{spec.arch}")):
+        model = space.build(space.parse(spec.arch), spec.num_classes)
+        apply_init(model, spec.init)
+    return model
+
+
+@dataclass
+class SearchResult:
+    config: dict[str, Any]
+    students: list[StudentSpec]  # the top_k feasible candidates, best first
+    pareto_front: list[StudentSpec]  # non-dominated in (score up, cost down), cheapest first
+    history: list[Evaluation]  # every distinct candidate in the order it was first evaluated
+    evaluations: int  # feasible candidates scored
+    stop_reason: str
+    seconds: float
+    diswot_version: str
+    best_scores: list[float] = field(default_factory=list)  # best score after each feasible evaluation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "students": [s.to_dict() for s in self.students],
+            "pareto_front": [s.to_dict() for s in self.pareto_front],
+            "history": [e.to_dict() for e in self.history],
+            "evaluations": self.evaluations,
+            "stop_reason": self.stop_reason,
+            "seconds": self.seconds,
+            "diswot_version": self.diswot_version,
+            "best_scores": self.best_scores,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "SearchResult":
+        return cls(
+            config=values["config"],
+            students=[StudentSpec.from_dict(s) for s in values["students"]],
+            pareto_front=[StudentSpec.from_dict(s) for s in values["pareto_front"]],
+            history=[Evaluation.from_dict(e) for e in values["history"]],
+            evaluations=values["evaluations"],
+            stop_reason=values["stop_reason"],
+            seconds=values["seconds"],
+            diswot_version=values["diswot_version"],
+            best_scores=values.get("best_scores", []),
+        )
+
+
+def pareto_front(evaluations: list[Evaluation], objective: str) -> list[Evaluation]:
+    """Feasible evaluations no other beats on both score (higher) and cost (lower), cheapest first."""
+    ordered = sorted((e for e in evaluations if e.feasible), key=lambda e: (getattr(e, objective), -e.score))
+    front: list[Evaluation] = []
+    for evaluation in ordered:
+        if not front or evaluation.score > front[-1].score:
+            front.append(evaluation)
+    return front
