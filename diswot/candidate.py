@@ -93,4 +93,6 @@ class CandidateContext:
         return self.scorer.cost_of(self)
 
     def measure_cost(self) -> Cost:
+        if self.space.analytic_cost:
+            return self.space.cost(self.space.parse(self.canonical), self.scorer.num_classes, self.scorer.image_size)
         return measure_cost(self.network, self.scorer.image_size)

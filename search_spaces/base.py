@@ -6,7 +6,6 @@ import abc
 import random
 from typing import Generic, Iterator, TypeVar
 
-from torch import nn
 
 from search_spaces.cost import Cost, measure_cost
 from search_spaces.network import ClassifierNetwork
@@ -24,6 +23,8 @@ class SearchSpace(abc.ABC, Generic[Arch]):
 
     name: str
     description: str
+    # True where `cost` is computed without building the network (then it is cheaper than a forward pass).
+    analytic_cost: bool = False
 
     @abc.abstractmethod
     def parse(self, text: str) -> Arch: ...

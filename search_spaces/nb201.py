@@ -27,6 +27,7 @@ instead, which differs three ways:
   classes here (the all-`none` cell alone becomes 5 strings).
 """
 
+import functools
 import itertools
 import operator
 import random
@@ -38,6 +39,7 @@ from torch import nn
 
 from diswot.errors import DiswotError
 from search_spaces.base import SearchSpace
+from search_spaces.cost import Cost, measure_cost
 from search_spaces.network import ClassifierNetwork
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -295,9 +297,34 @@ class TinyNetwork(ClassifierNetwork):
         return self.lastact(self.cells(self.stem(x)))
 
 
+@functools.lru_cache(maxsize=16)
+def edge_cost_table(num_classes: int, image_size: int) -> tuple[Cost, dict[tuple[int, str], Cost]]:
+    """The all-`none` network's cost and what each (edge, op) adds to it.
+
+    Every edge of a cell is its own module with its own input and output shapes, so params and
+    multiply-accumulates are additive over edges: measuring 1 + 6 x 4 single-edge networks once gives the
+    exact cost of any cell without building it.
+    """
+    base = measure_cost(TinyNetwork(Cell(("none",) * len(EDGES)), num_classes), image_size)
+    extra = {}
+    for edge in range(len(EDGES)):
+        for op in OPS[1:]:
+            ops = ["none"] * len(EDGES)
+            ops[edge] = op
+            cost = measure_cost(TinyNetwork(Cell(tuple(ops)), num_classes), image_size)
+            extra[(edge, op)] = Cost(cost.params - base.params, cost.flops - base.flops)
+    return base, extra
+
+
 class NB201Space(SearchSpace[Cell]):
     name = "nb201"
     description = "NAS-Bench-201 cells (5 ops on 6 edges, 15,625 cells) in the CIFAR TinyNetwork, C=16, N=5"
+    analytic_cost = True
+
+    def cost(self, arch: Cell, num_classes: int, image_size: int = 32) -> Cost:
+        base, extra = edge_cost_table(num_classes, image_size)
+        edges = [extra[(edge, op)] for edge, op in enumerate(_require_cell(arch).ops) if op != "none"]
+        return Cost(base.params + sum(e.params for e in edges), base.flops + sum(e.flops for e in edges))
 
     def parse(self, text: str) -> Cell:
         return parse_cell(text)

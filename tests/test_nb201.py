@@ -10,7 +10,7 @@ import torch
 
 from diswot.errors import DiswotError
 from search_spaces import get_space
-from search_spaces.cost import count_flops, count_params
+from search_spaces.cost import count_flops, count_params, measure_cost
 from search_spaces.nb201 import (
     EDGES,
     OPS,
@@ -298,3 +298,12 @@ def test_bad_build_arguments_are_rejected():
         SPACE.build(parse_cell(RESNET_CELL), 0)
     with pytest.raises(DiswotError, match="parse"):
         SPACE.build(RESNET_CELL, 10)
+
+
+def test_analytic_cost_equals_measured_cost():
+    space = get_space("nb201")
+    rng = random.Random(7)
+    for _ in range(25):
+        cell = space.sample(rng)
+        for classes, size in ((10, 32), (100, 16)):
+            assert space.cost(cell, classes, size) == measure_cost(space.build(cell, classes), size)

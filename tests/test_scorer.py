@@ -1,6 +1,5 @@
 """The scorer's contract: order- and company-independent scores, an untouched teacher, a faithful fast path."""
 
-import random
 
 import pytest
 import torch

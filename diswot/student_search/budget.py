@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from diswot.errors import DiswotError
+from diswot.errors import DiswotError, FieldError
 from search_spaces import Cost
 
 _SUFFIXES = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
@@ -17,16 +17,16 @@ def parse_count(text: str | int | float | None, field: str) -> int | None:
     if text is None:
         return None
     if isinstance(text, bool):
-        raise DiswotError(f"{field} must be a count such as 500000, 500k or 0.5M, got {text!r}")
+        raise FieldError(field, f"must be a count such as 500000, 500k or 0.5M, got {text!r}")
     if isinstance(text, (int, float)):
         value = float(text)
     else:
         match = _COUNT.fullmatch(str(text))
         if not match:
-            raise DiswotError(f"{field} must be a count such as 500000, 500k or 0.5M, got {text!r}")
+            raise FieldError(field, f"must be a count such as 500000, 500k or 0.5M, got {text!r}")
         value = float(match[1]) * _SUFFIXES[match[2].lower()]
     if value < 0:
-        raise DiswotError(f"{field} must not be negative, got {text!r}")
+        raise FieldError(field, f"must not be negative, got {text!r}")
     return int(round(value))
 
 
@@ -38,7 +38,7 @@ class Budget:
 
     def __post_init__(self) -> None:
         if self.min_params is not None and self.max_params is not None and self.min_params > self.max_params:
-            raise DiswotError(f"min_params {self.min_params} is larger than max_params {self.max_params}")
+            raise FieldError("min_params", f"{self.min_params} is larger than max_params {self.max_params}")
 
     @classmethod
     def parse(cls, min_params=None, max_params=None, max_flops=None) -> "Budget":

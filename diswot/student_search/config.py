@@ -76,8 +76,9 @@ class SearchConfig:
 
     def validate(self) -> None:
         """Check every field; raise DiswotError naming the field that is wrong and what is valid."""
-        for name in ("min_params", "max_params", "max_flops"):
-            _in_field(name, lambda: setattr(self, name, parse_count(getattr(self, name), name)))
+        self.min_params = parse_count(self.min_params, "min_params")
+        self.max_params = parse_count(self.max_params, "max_params")
+        self.max_flops = parse_count(self.max_flops, "max_flops")
         if isinstance(self.proxies, str):
             self.proxies = [name.strip() for name in self.proxies.split(",") if name.strip()]
         _in_field("space", lambda: get_space(self.space))

@@ -1,0 +1,96 @@
+"""Search quality: how close aging evolution and NSGA-II get to exhaustive scoring of every NB201 cell.
+
+    python benchmarks/search_quality.py [--evaluations 1000] [--seeds 0 1 2] [--data synthetic]
+
+Scores every unique NB201 cell once (resnet56 teacher, batch 64, seed 0; the scores are stored in
+benchmarks/results/nb201_exhaustive_<data>.jsonl, so a stopped run resumes), then runs aging evolution, NSGA-II
+and random search for each search seed with the same teacher, probe batch and scoring seed. The searches read
+scores from a copy of the exhaustive store (a candidate's score depends only on the scoring seed and its
+canonical architecture, so this is what they would compute) and are compared with the exhaustive optimum:
+the best score's relative gap and its rank among all cells, and the hypervolume of NSGA-II's front against
+the exhaustive front. Writes benchmarks/results/search_quality.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+from pathlib import Path
+
+import moocore
+from tqdm import tqdm
+
+import diswot
+from diswot.student_search import JsonlStore, MemoryStore, SearchConfig, search
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def hypervolume(front, reference: tuple[float, float]) -> float:
+    """Area dominated by a front of (score up, params down) points, up to `reference` (moocore, DEAP's own
+    hypervolume backend, minimises every objective)."""
+    return float(moocore.hypervolume([(-s.score, float(s.params)) for s in front], ref=[-reference[0], reference[1]]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--evaluations", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--data", default="synthetic")
+    parser.add_argument("--teacher", default="resnet56")
+    args = parser.parse_args()
+
+    base = dict(teacher=args.teacher, space="nb201", num_classes=100, batch_size=64, seed=0, data=args.data,
+                top_k=10, device="cpu")
+    RESULTS.mkdir(exist_ok=True)
+    cache = JsonlStore(RESULTS / f"nb201_exhaustive_{Path(args.data).stem}.jsonl")
+    with tqdm(desc="exhaustive", unit="cand") as bar:
+        exhaustive = search(SearchConfig.from_dict({**base, "strategy": "exhaustive"}), store=cache,
+                            on_progress=lambda p: bar.update(p.evaluations - bar.n))
+    all_scores = sorted((e.score for e in exhaustive.history), reverse=True)
+    best = all_scores[0]
+    reference = (all_scores[-1], max(e.params for e in exhaustive.history))
+    exhaustive_hv = hypervolume(exhaustive.pareto_front, reference)
+
+    def rank_of(score: float) -> int:
+        return sum(s > score for s in all_scores) + 1
+
+    runs = []
+    for strategy in ("aging", "nsga2", "random"):
+        for seed in args.seeds:
+            store = MemoryStore()
+            store.evaluations = cache.load()
+            config = SearchConfig.from_dict({**base, "strategy": strategy, "evaluations": args.evaluations,
+                                             "search_seed": seed})
+            result = search(config, store=store)
+            found = result.students[0].score
+            runs.append({
+                "strategy": strategy,
+                "search_seed": seed,
+                "evaluations": result.evaluations,
+                "best_score": found,
+                "relative_gap_to_exhaustive_best": (best - found) / abs(best),
+                "rank_among_all_cells": rank_of(found),
+                "front_hypervolume_ratio": hypervolume(result.pareto_front, reference) / exhaustive_hv,
+            })
+            row = runs[-1]
+            print(f"{strategy:<7} seed {seed}: best {found:.6f} (gap {100 * row['relative_gap_to_exhaustive_best']:.3f}%, "
+                  f"rank {row['rank_among_all_cells']}/{len(all_scores)}), front hypervolume "
+                  f"{100 * row['front_hypervolume_ratio']:.2f}% of exhaustive")
+    summary = {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+        "diswot_version": diswot.__version__,
+        "settings": {**base, "evaluations": args.evaluations},
+        "unique_cells": len(all_scores),
+        "exhaustive_best": {"score": best, "arch": exhaustive.students[0].arch},
+        "runs": runs,
+    }
+    (RESULTS / "search_quality.json").write_text(json.dumps(summary, indent=2))
+    print(f"exhaustive best {best:.6f} over {len(all_scores)} cells; written {RESULTS / 'search_quality.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Whole-search speed: `diswot search` with 1,000 NB201 evaluations at batch 64 against the published
+per-candidate procedure, measured in the same run.
+
+    python benchmarks/search_speed.py [--evaluations 1000] [--reference-candidates 10]
+
+Runs the CLI end to end (teacher, probe batch, aging evolution, store, result files, plots) in a fresh run
+folder and times it, then times the published procedure (`scoring_speed.reference_score`) on a few of the same
+cells. Prints wall time, candidates/s, and what the published procedure would take for the same number of
+candidates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scoring_speed import reference_score
+
+from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from search_spaces import get_space
+
+TARGET_SECONDS = 120
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--evaluations", type=int, default=1000)
+    parser.add_argument("--reference-candidates", type=int, default=10)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "diswot", "search", "--teacher", "resnet56", "--space", "nb201",
+                   "--num-classes", "100", "--strategy", "aging", "--evaluations", str(args.evaluations),
+                   "--batch-size", "64", "--device", "cpu", "--out", f"{folder}/run"]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        search_seconds = time.perf_counter() - started
+        result = json.loads(Path(folder, "run", "result.json").read_text())
+
+    space = get_space("nb201")
+    cells = [space.parse(e["arch"]) for e in random.Random(0).sample(result["history"], args.reference_candidates)]
+    probe = load_probe_batch(ProbeDataSpec(batch_size=64), 100)
+    started = time.perf_counter()
+    for cell in cells:
+        reference_score(cell, space, probe.images, probe.labels, 100)
+    reference_per_candidate = (time.perf_counter() - started) / len(cells)
+
+    evaluations = result["evaluations"]
+    print(f"diswot search: {evaluations} evaluations in {search_seconds:.1f} s "
+          f"({evaluations / search_seconds:.2f} candidates/s, target under {TARGET_SECONDS} s)")
+    print(f"published procedure: {reference_per_candidate:.3f} s per candidate -> "
+          f"{evaluations * reference_per_candidate:.0f} s for the same {evaluations} candidates "
+          f"({evaluations * reference_per_candidate / search_seconds:.1f}x longer)")
+
+
+if __name__ == "__main__":
+    main()
