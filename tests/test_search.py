@@ -92,7 +92,7 @@ def test_invalid_request_names_the_field(field, value, message):
 
 def test_exhaustive_s1_ranks_all_64_and_pareto_is_non_dominated(tmp_path):
     result = diswot.search(teacher="resnet8", space="resnet_cifar", num_classes=10, batch_size=8,
-                           strategy="exhaustive", top_k=64)
+                           strategy="exhaustive")
     assert result.evaluations == 64 and len(result.students) == 64
     assert [s.rank for s in result.students] == list(range(1, 65))
     scores = [s.score for s in result.students]

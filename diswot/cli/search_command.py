@@ -49,7 +49,7 @@ def search_command(
     init: str = typer.Option("default"),
     device: str = typer.Option("auto"),
     checkpoint: Optional[str] = typer.Option(None),
-    top_k: int = typer.Option(10),
+    top_k: Optional[int] = typer.Option(None, help="Students in the result (default 10; exhaustive: all)."),
 ) -> None:
     """Search a space for the students to distil the teacher into."""
     config = SearchConfig.from_dict(

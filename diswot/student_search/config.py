@@ -16,6 +16,7 @@ from diswot.teachers import TORCHSCRIPT_SUFFIXES, check_network_spec
 from search_spaces import get_space
 
 OBJECTIVES = ("params", "flops")
+DEFAULT_TOP_K = 10
 
 
 @dataclass
@@ -45,7 +46,7 @@ class SearchConfig:
     init: str = "default"
     device: str = "auto"
     checkpoint: Optional[str] = None
-    top_k: int = 10
+    top_k: Optional[int] = None  # students in the result; None: every candidate for exhaustive, else 10
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "SearchConfig":
@@ -66,6 +67,12 @@ class SearchConfig:
     @property
     def budget(self) -> Budget:
         return Budget(self.min_params, self.max_params, self.max_flops)
+
+    @property
+    def students_kept(self) -> Optional[int]:
+        if self.top_k is not None:
+            return self.top_k
+        return None if self.strategy == "exhaustive" else DEFAULT_TOP_K
 
     @property
     def strategy_seed(self) -> int:
@@ -90,6 +97,8 @@ class SearchConfig:
         _in_field("data", self.probe_spec)
         for name, low in (("num_classes", 2), ("evaluations", 1), ("population", 2), ("sample_size", 1), ("top_k", 1)):
             value = getattr(self, name)
+            if name == "top_k" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise FieldError(name, f"must be an integer >= {low}, got {value!r}")
         if self.sample_size > self.population:

@@ -53,7 +53,7 @@ def build_student(spec: StudentSpec | dict) -> nn.Module:
 @dataclass
 class SearchResult:
     config: dict[str, Any]
-    students: list[StudentSpec]  # the top_k feasible candidates, best first
+    students: list[StudentSpec]  # the top_k feasible candidates (all, for exhaustive), best first
     pareto_front: list[StudentSpec]  # non-dominated in (score up, cost down), cheapest first
     history: list[Evaluation]  # every distinct candidate in the order it was first evaluated
     evaluations: int  # feasible candidates scored

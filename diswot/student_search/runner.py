@@ -159,7 +159,7 @@ class SearchLoop:
 
     def result(self, stop_reason: str) -> SearchResult:
         feasible = [e for e in self.history if e.feasible]
-        ranked = sorted(feasible, key=lambda e: -e.score)[: self.config.top_k]
+        ranked = sorted(feasible, key=lambda e: -e.score)[: self.config.students_kept]
         return SearchResult(
             config=self.config.to_dict(),
             students=[self.spec(e, rank) for rank, e in enumerate(ranked, start=1)],
