@@ -191,24 +191,31 @@ def canonical_cell(cell: Cell) -> Cell:
     return max(pruned, swapped, key=lambda c: tuple(OPS.index(op) for op in c.ops))
 
 
-class ReLUConvBN(nn.Sequential):
-    """NB201's convolution op: ReLU, then a bias-free convolution, then BatchNorm."""
+class ConvBN(nn.Sequential):
+    """A bias-free convolution, then BatchNorm."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
         super().__init__(
-            nn.ReLU(),
             nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, bias=False),
             nn.BatchNorm2d(out_channels),
         )
 
 
+class ReLUConvBN(nn.Sequential):
+    """NB201's convolution op: ReLU, then a bias-free convolution, then BatchNorm."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
+        super().__init__(nn.ReLU(), ConvBN(in_channels, out_channels, kernel_size, stride))
+
+
 def edge_module(op: str, channels: int) -> nn.Module:
+    """The module of one edge; a convolution edge's leading ReLU is applied by the cell (see CellBlock)."""
     if op == "skip_connect":
         return nn.Identity()
     if op == "nor_conv_1x1":
-        return ReLUConvBN(channels, channels, 1)
+        return ConvBN(channels, channels, 1)
     if op == "nor_conv_3x3":
-        return ReLUConvBN(channels, channels, 3)
+        return ConvBN(channels, channels, 3)
     if op == "avg_pool_3x3":
         return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
     raise DiswotError(f"NAS-Bench-201 op {op!r} has no module; ops with one: {', '.join(OPS[1:])}")
@@ -219,10 +226,13 @@ class CellBlock(nn.Module):
 
     `none` edges get no module and no term in the sum, so they cost nothing. A node without any incoming
     edge is zero (only a non-canonical cell reads one, and a cell whose output has no input returns zeros).
+    Convolution edges are ReLU-Conv-BN; the ReLU of a node is computed once and shared by all the
+    convolution edges leaving it (the same function, fewer passes over memory).
     """
 
     sources: List[int]
     targets: List[int]
+    activated_input: List[bool]
 
     def __init__(self, cell: Cell, channels: int):
         super().__init__()
@@ -230,20 +240,30 @@ class CellBlock(nn.Module):
         self.edges = nn.ModuleDict()
         self.sources = []
         self.targets = []
+        self.activated_input = []
         for (source, target), op in zip(EDGES, cell.ops):
             if op != "none":
                 self.edges[f"{source}_{target}"] = edge_module(op, channels)
                 self.sources.append(source)
                 self.targets.append(target)
+                self.activated_input.append(op in ("nor_conv_1x1", "nor_conv_3x3"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes: List[Optional[torch.Tensor]] = [x, None, None, None]
+        activated: List[Optional[torch.Tensor]] = [None, None, None, None]
         index = 0
         for edge in self.edges.values():
-            source = nodes[self.sources[index]]
+            source_node = self.sources[index]
+            source = nodes[source_node]
             if source is None:
                 source = torch.zeros_like(x)
-                nodes[self.sources[index]] = source
+                nodes[source_node] = source
+            if self.activated_input[index]:
+                relu = activated[source_node]
+                if relu is None:
+                    relu = torch.relu(source)
+                    activated[source_node] = relu
+                source = relu
             term = edge(source)
             target = self.targets[index]
             partial = nodes[target]
