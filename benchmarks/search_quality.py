@@ -72,11 +72,14 @@ def main() -> None:
                 "evaluations": result.evaluations,
                 "best_score": found,
                 "relative_gap_to_exhaustive_best": (best - found) / abs(best),
+                # the share of the score range (worst cell to best cell) the search climbed
+                "attainment_of_score_range": (found - all_scores[-1]) / (best - all_scores[-1]),
                 "rank_among_all_cells": rank_of(found),
                 "front_hypervolume_ratio": hypervolume(result.pareto_front, reference) / exhaustive_hv,
             })
             row = runs[-1]
             print(f"{strategy:<7} seed {seed}: best {found:.6f} (gap {100 * row['relative_gap_to_exhaustive_best']:.3f}%, "
+                  f"{100 * row['attainment_of_score_range']:.2f}% of the score range, "
                   f"rank {row['rank_among_all_cells']}/{len(all_scores)}), front hypervolume "
                   f"{100 * row['front_hypervolume_ratio']:.2f}% of exhaustive")
     summary = {

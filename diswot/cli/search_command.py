@@ -34,7 +34,7 @@ def search_command(
     num_classes: int = typer.Option(100),
     strategy: str = typer.Option("aging", help=f"One of {', '.join(STRATEGIES.names())}."),
     evaluations: int = typer.Option(500, help="Distinct candidates to score (exhaustive scores all)."),
-    population: int = typer.Option(50),
+    population: int = typer.Option(100),
     sample_size: int = typer.Option(10, help="Aging evolution's tournament sample."),
     objective: str = typer.Option("params", help="Cost axis of NSGA-II and the Pareto front: params or flops."),
     proxy: List[str] = typer.Option(["diswot"], help="Proxy to rank by; repeat to record more."),

@@ -29,10 +29,10 @@ class SearchConfig:
     num_classes: int = 100
     strategy: str = "aging"
     evaluations: int = 500
-    population: int = 50
+    population: int = 100
     sample_size: int = 10
     crossover_rate: float = 0.5
-    mutation_rate: float = 0.5
+    mutation_rate: float = 1.0  # every child mutated: crossing two cells often rebuilds a parent
     objective: str = "params"  # the cost axis of NSGA-II and of the Pareto front
     proxies: list[str] = field(default_factory=lambda: ["diswot"])
     min_params: Optional[int] = None
