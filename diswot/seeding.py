@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from typing import Iterator
 
 import torch
@@ -15,9 +16,13 @@ def derive_seed(seed: int, key: str) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
+# torch's CPU generator is one per process: searches on several threads (the service's workers) take turns.
+_GLOBAL_GENERATOR_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def seeded_torch(seed: int) -> Iterator[None]:
     """Run a block (a network's construction) under a fixed torch CPU seed, leaving the global RNG as it was."""
-    with torch.random.fork_rng(devices=[]):
+    with _GLOBAL_GENERATOR_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield

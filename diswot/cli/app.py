@@ -20,7 +20,13 @@ EXIT_BAD_INPUT = 2
 
 
 def main() -> None:
-    from diswot.cli import batch_command, list_commands, score_command, search_command  # noqa: F401  (registration)
+    from diswot.cli import (  # noqa: F401  (registration)
+        batch_command,
+        list_commands,
+        score_command,
+        search_command,
+        service_commands,
+    )
 
     try:
         app()

@@ -1,0 +1,155 @@
+"""Request bodies. They mirror `SearchConfig`'s fields and defaults, with the bounds of this server's settings,
+so the OpenAPI document states every limit; the library then validates names and meaning (`SearchConfig.validate`).
+The models are built per app because their bounds come from its settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, fields
+from typing import Annotated, Any, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from api.settings import Settings
+from diswot.devices import DEVICE_CHOICES
+from diswot.initialisation import INIT_SCHEMES
+from diswot.proxies import PROXIES
+from diswot.student_search import SearchConfig
+from diswot.student_search.config import DEFAULT_TOP_K, OBJECTIVES
+from diswot.student_search.strategies import STRATEGIES
+from search_spaces import SPACES
+
+# No control characters: they are never part of a name, an architecture or a path, and some break file APIs.
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)]
+Spec = Annotated[str, Field(min_length=1, max_length=1024, pattern=TEXT_PATTERN)]
+Count = Union[Annotated[int, Field(ge=0)], Annotated[str, Field(max_length=32, pattern=TEXT_PATTERN)]]
+SEED_LIMIT = 2**32 - 1
+
+SEARCH_DEFAULTS = {
+    f.name: f.default_factory() if f.default is MISSING else f.default
+    for f in fields(SearchConfig)
+    if f.default is not MISSING or f.default_factory is not MISSING
+}
+# The library keeps every student of an exhaustive search when top_k is unset; a server always bounds the result.
+SEARCH_DEFAULTS["top_k"] = DEFAULT_TOP_K
+
+SEARCH_EXAMPLE = {
+    "teacher": "resnet56",
+    "space": "resnet_cifar",
+    "num_classes": 100,
+    "strategy": "aging",
+    "evaluations": 50,
+    "max_params": "0.5M",
+    "proxies": ["diswot", "params"],
+    "data": "synthetic",
+    "batch_size": 64,
+    "seed": 0,
+    "top_k": 5,
+}
+SCORE_EXAMPLE = {
+    "teacher": "resnet56",
+    "space": "resnet_cifar",
+    "archs": ["3x16-3x32-3x64", "1x16-1x32-1x64"],
+    "num_classes": 100,
+    "proxies": ["diswot", "params"],
+}
+
+
+def one_of(names) -> str:
+    """The valid names, written into the OpenAPI document (the library checks them and lists them on a typo)."""
+    return "one of " + ", ".join(names)
+
+
+def bounded(name: str, low: int, high: int, description: str) -> Any:
+    """A field with SearchConfig's default (lowered to the server's limit) and the limit stated in the schema."""
+    return Field(min(SEARCH_DEFAULTS[name], high), ge=low, le=high, description=f"{description} (at most {high} here)")
+
+
+def probe_fields(settings: Settings) -> dict[str, Any]:
+    """What a search and a scoring call share: the teacher, the probe batch, the networks' seed and init."""
+    return dict(
+        teacher=(
+            Spec,
+            Field(description="A zoo name, SPACE:ARCH, or a TorchScript file in the server's teacher directory."),
+        ),
+        space=(Name, Field(description=f"Search space: {one_of(SPACES)} (GET /v1/spaces).")),
+        num_classes=(int, bounded("num_classes", 2, settings.max_num_classes, "Classes of teacher and students")),
+        proxies=(
+            list[Name],
+            Field(
+                SEARCH_DEFAULTS["proxies"],
+                min_length=1,
+                max_length=settings.max_list_length,
+                description=f"Proxies, each {one_of(PROXIES)}; the first ranks the students (GET /v1/proxies).",
+            ),
+        ),
+        data=(
+            Spec,
+            Field(
+                SEARCH_DEFAULTS["data"], description="'synthetic', or a file or folder in the server's data directory."
+            ),
+        ),
+        batch_size=(int, bounded("batch_size", 2, settings.max_batch_size, "Probe batch size")),
+        image_size=(int, bounded("image_size", 8, settings.max_image_size, "Probe image resolution")),
+        seed=(
+            int,
+            Field(SEARCH_DEFAULTS["seed"], ge=0, le=SEED_LIMIT, description="Seed of the probe batch and every init."),
+        ),
+        init=(Name, Field(SEARCH_DEFAULTS["init"], description=f"Init scheme: {one_of(INIT_SCHEMES)}.")),
+        device=(Name, Field(SEARCH_DEFAULTS["device"], description=f"{one_of(DEVICE_CHOICES)}, or cuda:N.")),
+        checkpoint=(
+            Optional[Spec],
+            Field(None, description="Trained teacher weights, a file in the teacher directory."),
+        ),
+    )
+
+
+def search_request_model(settings: Settings) -> type[BaseModel]:
+    return create_model(
+        "SearchRequest",
+        __config__=ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [SEARCH_EXAMPLE]}),
+        __doc__="A search: SearchConfig's fields, each within this server's limits.",
+        **probe_fields(settings),
+        strategy=(Name, Field(SEARCH_DEFAULTS["strategy"], description=f"Search strategy: {one_of(STRATEGIES)}.")),
+        evaluations=(int, bounded("evaluations", 1, settings.max_evaluations, "Distinct feasible candidates to score")),
+        population=(
+            int,
+            bounded("population", 2, settings.max_evaluations, "Population of the evolutionary strategies"),
+        ),
+        sample_size=(int, bounded("sample_size", 1, settings.max_evaluations, "Aging evolution's tournament sample")),
+        crossover_rate=(float, Field(SEARCH_DEFAULTS["crossover_rate"], ge=0, le=1)),
+        mutation_rate=(float, Field(SEARCH_DEFAULTS["mutation_rate"], ge=0, le=1)),
+        objective=(
+            Name,
+            Field(
+                SEARCH_DEFAULTS["objective"],
+                description=f"Cost axis of NSGA-II and the Pareto front: {one_of(OBJECTIVES)}.",
+            ),
+        ),
+        min_params=(Optional[Count], Field(None, description="e.g. 100000 or '100k'.")),
+        max_params=(Optional[Count], Field(None, description="e.g. 500000 or '0.5M'.")),
+        max_flops=(Optional[Count], Field(None, description="e.g. '40M'.")),
+        search_seed=(
+            Optional[int],
+            Field(None, ge=0, le=SEED_LIMIT, description="Seed of the strategy's choices (default: seed)."),
+        ),
+        top_k=(int, bounded("top_k", 1, settings.max_top_k, "Students returned, best first")),
+    )
+
+
+def score_request_model(settings: Settings) -> type[BaseModel]:
+    return create_model(
+        "ScoreRequest",
+        __config__=ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [SCORE_EXAMPLE]}),
+        __doc__="Architectures of one space, scored against a teacher now, in the order given.",
+        **probe_fields(settings),
+        archs=(
+            list[Spec],
+            Field(
+                min_length=1,
+                max_length=settings.max_score_archs,
+                description=f"Architectures of `space` (at most {settings.max_score_archs} here).",
+            ),
+        ),
+    )

@@ -1,0 +1,114 @@
+"""Response bodies. Students, evaluations and scores are the library's own dataclasses, so the API returns
+exactly the specs the CLI writes (`build_student` accepts them as they come)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field
+
+from diswot.scorer import CandidateScore
+from diswot.student_search import Evaluation, StudentSpec
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class ErrorMessage(BaseModel):
+    detail: str = Field(examples=["field 'teacher': unknown teacher 'resnet57' (did you mean 'resnet56'?); valid: ..."])
+
+
+# Error responses as the OpenAPI document lists them.
+NOT_FOUND = {404: {"model": ErrorMessage, "description": "No such job."}}
+CONFLICT = {409: {"model": ErrorMessage, "description": "The job is not in a state that allows this."}}
+INVALID = {
+    422: {"model": ErrorMessage, "description": "Invalid request: the detail names the field and what is valid."}
+}
+UNREADABLE = {400: {"model": ErrorMessage, "description": "The body could not be read (not UTF-8 JSON)."}}
+
+
+class SearchJobProgress(BaseModel):
+    evaluations: int = Field(description="Feasible candidates scored so far.")
+    total: Optional[int] = Field(description="Candidates the search will score (none for exhaustive search).")
+    best_score: Optional[float]
+    elapsed: Optional[float] = Field(description="Seconds since the job first started; none while queued.")
+    eta: Optional[float] = Field(description="Estimated seconds left, as of the last progress update.")
+
+
+class SearchJob(BaseModel):
+    id: str
+    status: JobStatus
+    created_at: datetime
+    started_at: Optional[datetime]
+    finished_at: Optional[datetime]
+    progress: SearchJobProgress
+    error: Optional[str] = Field(description="Why the job failed.")
+    cancel_requested: bool
+    runs: int = Field(description="Times a worker started the job; more than 1 when it resumed after a restart.")
+    config: dict[str, Any] = Field(description="The validated search configuration.")
+
+
+class SearchJobPage(BaseModel):
+    items: list[SearchJob]
+    total: int = Field(description="Jobs matching the filter, on all pages.")
+    limit: int
+    offset: int
+
+
+class SearchResultBody(BaseModel):
+    id: str
+    students: list[StudentSpec] = Field(description="The top_k students, best first.")
+    pareto_front: list[StudentSpec] = Field(description="Non-dominated in (score up, cost down), cheapest first.")
+    evaluations: int
+    stop_reason: str
+    seconds: float = Field(description="Seconds the last run of the search took.")
+    diswot_version: str
+    config: dict[str, Any]
+    history: Optional[list[Evaluation]] = Field(
+        None, description="Every candidate in evaluation order; null unless ?history=true."
+    )
+    best_scores: Optional[list[float]] = Field(
+        None, description="Best score after each evaluation; null unless ?history=true."
+    )
+
+
+class ScoreResponse(BaseModel):
+    records: list[CandidateScore]
+
+
+class SpaceInfo(BaseModel):
+    name: str
+    size: int
+    description: str
+
+
+class TeacherCatalog(BaseModel):
+    zoo: list[str] = Field(description="Named teachers.")
+    spec_forms: str = Field(description="Every form a teacher spec can take.")
+    files_accepted: bool = Field(description="Whether this server reads teacher files (from its teacher directory).")
+
+
+class ProxyInfo(BaseModel):
+    name: str
+    higher_is_better: bool
+    raw_direction: Literal["max", "min"]
+    needs_teacher: bool
+    needs_labels: bool
+    needs_grad: bool
+    summary: str
+    reference: str
+
+
+class StrategyInfo(BaseModel):
+    name: str
+    summary: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    database: bool
+    workers: bool

@@ -1,0 +1,53 @@
+"""The service's settings: where jobs are stored, who may call it, and the limits every request is held to.
+
+Read from the environment with the `DISWOT_` prefix (`DISWOT_DATABASE_URL`, `DISWOT_API_KEY`,
+`DISWOT_MAX_EVALUATIONS`, ...); `diswot serve` overrides a few from its options.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DISWOT_", extra="ignore")
+
+    database_path: Path = Field(Path("diswot-service.db"), description="SQLite file used when no database_url is set.")
+    database_url: Optional[str] = Field(
+        None, description="Any SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db."
+    )
+    api_key: Optional[SecretStr] = Field(None, description="When set, every endpoint but health needs it in X-API-Key.")
+    concurrent_jobs: int = Field(1, ge=1, le=64, description="Searches run at the same time.")
+
+    max_evaluations: int = Field(5000, ge=1, description="Upper bound of evaluations and of population.")
+    max_batch_size: int = Field(256, ge=2)
+    max_image_size: int = Field(64, ge=8)
+    max_num_classes: int = Field(1000, ge=2)
+    max_top_k: int = Field(100, ge=1)
+    max_list_length: int = Field(100, ge=1, description="Longest proxy list and largest page of a job listing.")
+    max_score_archs: int = Field(32, ge=1, description="Most architectures one synchronous /v1/score call scores.")
+    max_body_bytes: int = Field(65536, ge=1024)
+
+    teacher_dir: Optional[Path] = Field(
+        None,
+        description="The only directory TorchScript teachers and checkpoints "
+        "are read from over the API; unset: file teachers are refused.",
+    )
+    data_dir: Optional[Path] = Field(
+        None,
+        description="The only directory probe data files are read from over the API; unset: only synthetic probe data.",
+    )
+
+    @field_validator("api_key", "database_url", "teacher_dir", "data_dir", mode="before")
+    @classmethod
+    def empty_is_unset(cls, value):
+        # `DISWOT_API_KEY=` in a compose file or shell means "no key", not "the empty key".
+        return None if value == "" else value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.database_path.expanduser().resolve()}"

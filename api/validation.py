@@ -1,0 +1,81 @@
+"""From a request body to the library's validated arguments, with the server's files kept behind its settings.
+
+A teacher file or checkpoint is read only from `teacher_dir` (TorchScript, or weights-only checkpoints: nothing
+is unpickled), probe data only from `data_dir`; relative paths are relative to those directories, and with a
+directory unset its files are refused. Names (teacher, space, proxies, strategy) are looked up in registries:
+no request makes the server import anything. Errors are DiswotErrors naming the field, answered with 422.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from api.settings import Settings
+from diswot.errors import DiswotError, FieldError
+from diswot.student_search import SearchConfig
+from diswot.student_search.runner import check_budget_reachable
+from diswot.teachers import TORCHSCRIPT_SUFFIXES, load_teacher
+from search_spaces import get_space
+
+PROBE_SOURCE_KINDS = ("npz", "cifar", "folder")  # the `KIND:PATH` prefixes of diswot.probe_data
+
+
+def search_config(values: dict[str, Any], settings: Settings) -> SearchConfig:
+    """The validated SearchConfig of a search request, with server files resolved to absolute paths."""
+    config = SearchConfig.from_dict({**values, **server_files(values, settings)})
+    space = get_space(config.space)
+    if config.strategy == "exhaustive" and space.size() > settings.max_evaluations:
+        raise FieldError(
+            "strategy",
+            f"exhaustive search scores every candidate of {space.name} (up to {space.size()}), more than this "
+            f"server's max_evaluations ({settings.max_evaluations})",
+        )
+    if not config.budget.unlimited:  # a budget no candidate meets is refused now rather than failing the job
+        check_budget_reachable(config, space)
+    return config
+
+
+def server_files(values: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """`teacher`, `checkpoint` and `data`, files checked and made absolute (names and 'synthetic' unchanged)."""
+    teacher, checkpoint = values["teacher"], values.get("checkpoint")
+    data = probe_source(values["data"], settings.data_dir)
+    if checkpoint is not None or teacher.endswith(TORCHSCRIPT_SUFFIXES):
+        if settings.teacher_dir is None:
+            field = "checkpoint" if checkpoint is not None else "teacher"
+            raise FieldError(field, "this server accepts no teacher files (its teacher directory is not configured)")
+        directory = settings.teacher_dir.expanduser().resolve()
+        if teacher.endswith(TORCHSCRIPT_SUFFIXES):
+            teacher = str(directory / teacher)
+        if checkpoint is not None:
+            checkpoint = str(directory / checkpoint)
+        try:  # loads TorchScript or weights-only state dicts, and only from inside the directory
+            load_teacher(
+                teacher, values["num_classes"], checkpoint=checkpoint, seed=values["seed"], allowed_dir=directory
+            )
+        except (DiswotError, OSError) as error:  # OSError: a name the file system refuses (too long, ...)
+            message = str(error) if isinstance(error, DiswotError) else f"unreadable path: {error.strerror}"
+            raise FieldError("checkpoint" if checkpoint is not None else "teacher", message) from None
+    return {"teacher": teacher, "checkpoint": checkpoint, "data": data}
+
+
+def probe_source(source: str, data_dir: Optional[Path]) -> str:
+    if source == "synthetic":
+        return source
+    if data_dir is None:
+        raise FieldError(
+            "data", "this server accepts only 'synthetic' probe data (its data directory is not configured)"
+        )
+    kind, separator, location = source.partition(":")
+    prefix = f"{kind}:" if separator and kind in PROBE_SOURCE_KINDS else ""
+    root = data_dir.expanduser().resolve()
+    path = (root / (location if prefix else source)).resolve()
+    if not path.is_relative_to(root):
+        raise FieldError("data", f"{source!r} is outside the server's data directory")
+    try:
+        exists = path.exists()
+    except OSError as error:  # a name the file system refuses (too long, ...)
+        raise FieldError("data", f"unreadable path {source!r}: {error.strerror}") from None
+    if not exists:
+        raise FieldError("data", f"{source!r} does not exist in the server's data directory")
+    return prefix + str(path)

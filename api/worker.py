@@ -1,0 +1,114 @@
+"""The worker pool: searches run on a few threads outside the request path (torch releases the GIL).
+
+At start, jobs a crash left running are queued again and every queued job is started in creation order; a job
+resumed this way replays its stored evaluations and ends with the result of an uninterrupted run. A shutdown
+stops running searches between two candidates and leaves them queued, to resume at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
+
+from api.db import Database
+from api.jobs import JobRepository
+from api.store import SqlEvaluationStore
+from diswot.errors import DiswotError
+from diswot.student_search import SearchCancelled, SearchConfig, SearchProgress, search
+
+logger = logging.getLogger(__name__)
+
+# Progress is written at most this often: pollers see it move, the database is not written per candidate.
+PROGRESS_INTERVAL_S = 0.25
+
+
+class SearchWorkerPool:
+    def __init__(self, database: Database, jobs: JobRepository, concurrent_jobs: int):
+        self.database = database
+        self.jobs = jobs
+        self.concurrent_jobs = concurrent_jobs
+        self.stopping = threading.Event()
+        self.executor: Optional[ThreadPoolExecutor] = None
+
+    @property
+    def running(self) -> bool:
+        return self.executor is not None and not self.stopping.is_set()
+
+    def start(self) -> None:
+        self.stopping.clear()
+        self.executor = ThreadPoolExecutor(self.concurrent_jobs, thread_name_prefix="diswot-search")
+        for job_id in self.jobs.recover_interrupted():
+            self.enqueue(job_id)
+
+    def enqueue(self, job_id: str) -> None:
+        self.executor.submit(self._run_logged, job_id)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+    def _run_logged(self, job_id: str) -> None:
+        try:
+            self.run(job_id)
+        except Exception:  # an executor keeps exceptions in futures nobody reads: log them instead
+            logger.exception("job %s: the worker failed outside the search", job_id)
+
+    def run(self, job_id: str) -> None:
+        config = self.jobs.claim(job_id)
+        if config is None:
+            return  # cancelled or deleted while it waited
+        progress = ProgressWriter(self.jobs, job_id)
+        try:
+            try:
+                result = search(
+                    SearchConfig.from_dict(config),
+                    store=SqlEvaluationStore(self.database, job_id),
+                    on_progress=progress,
+                    should_stop=lambda: self.stopping.is_set() or self.jobs.cancel_requested(job_id),
+                )
+            finally:
+                progress.flush()  # the last progress, however the run ends (written while the job is still running)
+        except SearchCancelled:
+            if self.jobs.cancel_requested(job_id):
+                self.jobs.mark_cancelled(job_id)
+            else:
+                self.jobs.requeue(job_id)
+            return
+        except DiswotError as error:
+            self.jobs.fail(job_id, str(error))
+            return
+        except Exception as error:
+            logger.exception("job %s failed", job_id)
+            self.jobs.fail(job_id, f"internal error: {type(error).__name__}: {error}")
+            return
+        self.jobs.succeed(job_id, result.to_dict())
+
+
+class ProgressWriter:
+    """`on_progress` for one job: keeps the latest SearchProgress and writes it at most every PROGRESS_INTERVAL_S."""
+
+    def __init__(self, jobs: JobRepository, job_id: str):
+        self.jobs = jobs
+        self.job_id = job_id
+        self.latest: Optional[SearchProgress] = None
+        self.written_at = float("-inf")
+
+    def __call__(self, progress: SearchProgress) -> None:
+        self.latest = progress
+        if time.monotonic() - self.written_at >= PROGRESS_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        progress = self.latest
+        if progress is None:
+            return
+        eta = None
+        if progress.total is not None and progress.evaluations:
+            eta = progress.elapsed / progress.evaluations * max(progress.total - progress.evaluations, 0)
+        self.jobs.record_progress(self.job_id, progress.evaluations, progress.total, progress.best_score, eta)
+        self.written_at = time.monotonic()

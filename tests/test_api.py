@@ -1,0 +1,351 @@
+"""The service in-process (FastAPI TestClient): limits and their messages, files, auth, pagination, cancel and
+delete rules, scoring, the SQL evaluation store and resume after a graceful shutdown."""
+
+import contextlib
+import os
+import time
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("fastapi")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+import diswot  # noqa: E402
+from api.app import create_app  # noqa: E402
+from api.db import Database, JobRow, utc_now  # noqa: E402
+from api.jobs import JobRepository  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from api.store import SqlEvaluationStore  # noqa: E402
+from diswot.zoo import create_model  # noqa: E402
+
+PROBE = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8)
+TINY = dict(PROBE, population=8, sample_size=3)
+LIMITS = dict(
+    max_evaluations=3000,
+    max_batch_size=16,
+    max_top_k=5,
+    max_image_size=32,
+    max_list_length=4,
+    max_score_archs=3,
+    max_num_classes=100,
+    max_body_bytes=4096,
+)
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Searches here are tiny: one intra-op thread each beats threads spinning against each other on two cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def no_service_environment(monkeypatch):
+    """Settings come from each test alone, not from DISWOT_* variables of the shell that runs pytest."""
+    for name in [name for name in os.environ if name.startswith("DISWOT_")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def service(tmp_path):
+    """`service(**settings)` -> a TestClient of an app on a fresh database, started and stopped with the test."""
+    with contextlib.ExitStack() as stack:
+
+        def start(**overrides):
+            settings = Settings(database_path=tmp_path / "jobs.db", **{**LIMITS, **overrides})
+            return stack.enter_context(TestClient(create_app(settings)))
+
+        yield start
+
+
+def wait_for(client, job_id, until=lambda job: job["status"] in FINISHED, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/searches/{job_id}").json()
+        if until(job):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
+
+
+def scoring(job):
+    return job["status"] == "running" and job["progress"]["evaluations"] > 0
+
+
+def submit(client, **fields):
+    response = client.post("/v1/searches", json={**TINY, **fields})
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def test_a_job_is_accepted_runs_and_returns_ranked_students(service):
+    client = service()
+    response = client.post("/v1/searches", json={**TINY, "evaluations": 12, "top_k": 3})
+    assert response.status_code == 202
+    job = response.json()
+    assert response.headers["location"].endswith(f"/v1/searches/{job['id']}")
+    assert job["status"] == "queued" and job["config"]["evaluations"] == 12
+    done = wait_for(client, job["id"])
+    assert done["status"] == "succeeded" and done["runs"] == 1
+    assert done["progress"]["evaluations"] == done["progress"]["total"] == 12 and done["progress"]["eta"] == 0
+    result = client.get(f"/v1/searches/{job['id']}/result").json()
+    assert [s["rank"] for s in result["students"]] == [1, 2, 3]
+    assert [s["score"] for s in result["students"]] == sorted((s["score"] for s in result["students"]), reverse=True)
+    assert result["pareto_front"] and result["history"] is None
+    full = client.get(f"/v1/searches/{job['id']}/result", params={"history": True}).json()
+    assert len(full["history"]) >= 12 and full["students"] == result["students"]
+    # the same specs the CLI writes: they build the student
+    assert isinstance(diswot.build_student(result["students"][0]), torch.nn.Module)
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("evaluations", 3001, "field 'evaluations': Input should be less than or equal to 3000"),
+        ("batch_size", 17, "field 'batch_size': Input should be less than or equal to 16"),
+        ("top_k", 6, "field 'top_k': Input should be less than or equal to 5"),
+        ("image_size", 64, "field 'image_size': Input should be less than or equal to 32"),
+        ("num_classes", 1000, "field 'num_classes': Input should be less than or equal to 100"),
+        ("proxies", ["diswot"] * 5, "field 'proxies': List should have at most 4 items"),
+        (
+            "teacher",
+            "resnet57",
+            "field 'teacher': unknown teacher 'resnet57' (did you mean 'resnet56'?); valid: mobilenetv2, resnet8,",
+        ),
+        ("space", "nb202", "field 'space': unknown search space 'nb202' (did you mean 'nb201'?); valid: nb201,"),
+        ("proxies", ["diswot", "zen2"], "field 'proxies': unknown proxy 'zen2'"),
+        ("strategy", "evolution", "field 'strategy': unknown strategy 'evolution'"),
+        ("max_params", "1k", "no resnet_cifar_wide candidate meets the budget"),
+        ("colour", "red", "field 'colour': Extra inputs are not permitted"),
+        (
+            "strategy",
+            "exhaustive",
+            "field 'strategy': exhaustive search scores every candidate of resnet_cifar_wide (up",
+        ),
+    ],
+)
+def test_limits_and_unknown_names_are_422_with_a_message(service, field, value, message):
+    client = service()
+    response = client.post("/v1/searches", json={**TINY, field: value})
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+    assert client.get("/v1/searches").json()["total"] == 0
+
+
+def test_body_and_lists_over_the_limits_are_refused(service):
+    client = service()
+    response = client.post(
+        "/v1/searches", content=b'{"teacher": "' + b"x" * 5000 + b'"}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413 and "4096 bytes" in response.json()["detail"]
+    response = client.post("/v1/score", json={**PROBE, "archs": ["1x16-1x32-1x64"] * 4})
+    assert response.status_code == 422 and "'archs': List should have at most 3 items" in response.json()["detail"]
+    response = client.get("/v1/searches", params={"limit": 5})
+    assert response.status_code == 422 and "'limit'" in response.json()["detail"]
+
+
+def test_teacher_files_only_from_the_allowed_directory_and_never_unpickled(service, tmp_path):
+    teachers = tmp_path / "teachers"
+    teachers.mkdir()
+    torch.jit.save(torch.jit.script(create_model("resnet8", 10).eval()), str(teachers / "resnet8.ts"))
+    (tmp_path / "outside.ts").write_bytes((teachers / "resnet8.ts").read_bytes())
+    torch.save({"model": Pickled()}, teachers / "pickled.pt")
+
+    refusing = service()
+    response = refusing.post("/v1/searches", json={**TINY, "teacher": "resnet8.ts"})
+    assert response.status_code == 422 and "accepts no teacher files" in response.json()["detail"]
+    refusing.__exit__(None, None, None)
+
+    client = service(teacher_dir=teachers)
+    for outside in ("../outside.ts", str(tmp_path / "outside.ts")):
+        response = client.post("/v1/searches", json={**TINY, "teacher": outside})
+        assert response.status_code == 422 and "outside the allowed directory" in response.json()["detail"]
+    response = client.post("/v1/searches", json={**TINY, "checkpoint": "pickled.pt"})
+    assert response.status_code == 422 and "as plain weights" in response.json()["detail"]
+    job = submit(client, teacher="resnet8.ts", evaluations=3)
+    assert job["config"]["teacher"] == str((teachers / "resnet8.ts").resolve())
+    assert wait_for(client, job["id"])["status"] == "succeeded"
+
+
+class Pickled:
+    """An arbitrary object in a checkpoint: what weights-only loading must refuse to build."""
+
+
+def test_probe_data_only_from_the_data_directory_and_a_bad_file_fails_the_job(service, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    # labels up to 99 for a 10-class teacher: accepted (the file exists), then the job fails saying why
+    np.savez(data / "probe.npz", x_train=np.zeros((16, 32, 32, 3), np.uint8), y_train=np.arange(16) * 6)
+    response = service().post("/v1/searches", json={**TINY, "data": "probe.npz"})
+    assert response.status_code == 422 and "only 'synthetic' probe data" in response.json()["detail"]
+
+    client = service(data_dir=data)
+    response = client.post("/v1/searches", json={**TINY, "data": "npz:../probe.npz"})
+    assert response.status_code == 422 and "outside the server's data directory" in response.json()["detail"]
+    job = wait_for(client, submit(client, data="npz:probe.npz", evaluations=3)["id"])
+    assert job["status"] == "failed" and "labels 0..90 but the teacher has 10 classes" in job["error"]
+    response = client.get(f"/v1/searches/{job['id']}/result")
+    assert response.status_code == 409 and "it failed: probe data" in response.json()["detail"]
+
+
+def test_with_an_api_key_requests_without_it_get_401_and_create_nothing(service):
+    client = service(api_key="s3cret")
+    key = {"X-API-Key": "s3cret"}
+    for headers in ({}, {"X-API-Key": "wrong"}):
+        for method, path, body in [
+            ("POST", "/v1/searches", TINY),
+            ("POST", "/v1/searches", {"teacher": 1}),  # refused before the body is even read
+            ("GET", "/v1/searches", None),
+            ("GET", "/v1/searches/abc", None),
+            ("GET", "/v1/searches/abc/result", None),
+            ("POST", "/v1/searches/abc/cancel", None),
+            ("DELETE", "/v1/searches/abc", None),
+            ("POST", "/v1/score", {**PROBE, "archs": ["1x16-1x32-1x64"]}),
+            ("GET", "/v1/spaces", None),
+            ("GET", "/v1/teachers", None),
+            ("GET", "/v1/proxies", None),
+        ]:
+            response = client.request(method, path, json=body, headers=headers)
+            assert response.status_code == 401, (method, path, headers)
+            assert response.json()["detail"] == "a valid API key is required in the X-API-Key header"
+    assert client.get("/v1/searches", headers=key).json()["total"] == 0
+    assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+    assert client.post("/v1/searches", json={**TINY, "evaluations": 2}, headers=key).status_code == 202
+
+
+def test_listing_filters_by_status_and_pages_newest_first(service):
+    client = service()
+    ids = [submit(client, evaluations=2, seed=seed)["id"] for seed in range(5)]
+    for job_id in ids:
+        wait_for(client, job_id)
+    pages = [client.get("/v1/searches", params={"limit": 2, "offset": offset}).json() for offset in (0, 2, 4)]
+    assert [page["total"] for page in pages] == [5, 5, 5]
+    assert [job["id"] for page in pages for job in page["items"]] == ids[::-1]
+    assert client.get("/v1/searches", params={"status": "succeeded"}).json()["total"] == 5
+    assert client.get("/v1/searches", params={"status": "running"}).json() == {
+        "items": [],
+        "total": 0,
+        "limit": 4,
+        "offset": 0,
+    }
+    response = client.get("/v1/searches", params={"status": "sleeping"})
+    assert response.status_code == 422 and "'status'" in response.json()["detail"]
+
+
+def test_cancel_and_delete_rules(service):
+    client = service()
+    long = submit(client, evaluations=3000)
+    waiting = submit(client, evaluations=3000)  # one worker: it queues behind the first
+    wait_for(client, long["id"], until=scoring)
+
+    response = client.delete(f"/v1/searches/{long['id']}")
+    assert response.status_code == 409 and "cancel it" in response.json()["detail"]
+    queued = client.post(f"/v1/searches/{waiting['id']}/cancel")
+    assert queued.status_code == 202 and queued.json()["status"] == "cancelled"
+    running = client.post(f"/v1/searches/{long['id']}/cancel")
+    assert running.status_code == 202 and running.json()["cancel_requested"]
+    stopped = wait_for(client, long["id"])
+    assert stopped["status"] == "cancelled" and 0 < stopped["progress"]["evaluations"] < 3000
+    assert client.post(f"/v1/searches/{long['id']}/cancel").status_code == 202  # again: harmless
+    response = client.get(f"/v1/searches/{long['id']}/result")
+    assert response.status_code == 409 and "it was cancelled" in response.json()["detail"]
+    assert client.delete(f"/v1/searches/{long['id']}").status_code == 204
+    for method, path in [("GET", ""), ("GET", "/result"), ("POST", "/cancel"), ("DELETE", "")]:
+        response = client.request(method, f"/v1/searches/{long['id']}{path}")
+        assert response.status_code == 404 and "no search job" in response.json()["detail"]
+
+    done = wait_for(client, submit(client, evaluations=2)["id"])
+    response = client.post(f"/v1/searches/{done['id']}/cancel")
+    assert response.status_code == 409 and "has already succeeded" in response.json()["detail"]
+
+
+def test_score_returns_records_in_order_and_names_bad_input(service):
+    client = service()
+    archs = ["1x16-1x32-1x64", "3x16-3x32-3x64"]
+    response = client.post("/v1/score", json={**PROBE, "archs": archs, "proxies": ["diswot", "params"]})
+    assert response.status_code == 200, response.text
+    records = response.json()["records"]
+    assert [r["arch"] for r in records] == archs and set(records[0]["scores"]) == {"diswot", "params"}
+    expected = diswot.score(
+        "resnet8",
+        "resnet_cifar_wide",
+        archs,
+        num_classes=10,
+        proxies=["diswot", "params"],
+        data=diswot.ProbeDataSpec(batch_size=8),
+    )
+    assert [r["score"] for r in records] == pytest.approx([r.score for r in expected])
+    response = client.post("/v1/score", json={**PROBE, "archs": ["9x99"]})
+    assert response.status_code == 422 and "is not a resnet_cifar_wide architecture" in response.json()["detail"]
+
+
+def test_catalog_lists_the_valid_names(service):
+    client = service()
+    assert {"nb201", "resnet_cifar", "resnet_cifar_wide"} <= {s["name"] for s in client.get("/v1/spaces").json()}
+    teachers = client.get("/v1/teachers").json()
+    assert "resnet56" in teachers["zoo"] and teachers["files_accepted"] is False
+    assert "diswot" in {p["name"] for p in client.get("/v1/proxies").json()}
+    assert "aging" in {s["name"] for s in client.get("/v1/strategies").json()}
+    schema = client.get("/openapi.json").json()
+    request = schema["components"]["schemas"]["SearchRequest"]
+    assert request["properties"]["evaluations"]["maximum"] == 3000 and request["examples"]
+    assert client.options("/v1/searches").headers["allow"] == "GET, POST"  # every route of the path, not the first
+
+
+def test_concurrent_jobs_give_the_results_of_jobs_run_alone(service):
+    client = service(concurrent_jobs=2)
+    jobs = {seed: submit(client, evaluations=20, seed=seed)["id"] for seed in (1, 2)}
+    for seed, job_id in jobs.items():
+        assert wait_for(client, job_id)["runs"] == 1
+        history = client.get(f"/v1/searches/{job_id}/result", params={"history": True}).json()["history"]
+        alone = diswot.search(**TINY, evaluations=20, seed=seed)
+        assert [(e["canonical"], e["score"]) for e in history] == [(e.canonical, e.score) for e in alone.history]
+
+
+class StopAfter(SqlEvaluationStore):
+    """Raises after n appends, as a killed run would: everything appended before is committed."""
+
+    def __init__(self, database, job_id, n):
+        super().__init__(database, job_id)
+        self.n, self.appended = n, 0
+
+    def append(self, evaluation):
+        super().append(evaluation)
+        self.appended += 1
+        if self.appended == self.n:
+            raise KeyboardInterrupt
+
+
+def test_sql_store_resumes_to_the_uninterrupted_result(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    database.create_tables()
+    settings = dict(TINY, evaluations=16, max_params="0.6M")
+    uninterrupted = diswot.search(**settings)
+    with database.session() as session, session.begin():  # evaluations need their job row (foreign key)
+        session.add(JobRow(id="job", status="running", config=settings, created_at=utc_now()))
+    with pytest.raises(KeyboardInterrupt):
+        diswot.search(**settings, store=StopAfter(database, "job", 7))
+    store = SqlEvaluationStore(database, "job")
+    assert len(store.load()) == 7
+    resumed = diswot.search(**settings, store=store)
+    assert resumed.to_dict()["students"] == uninterrupted.to_dict()["students"]
+    assert [e.canonical for e in resumed.history] == [e.canonical for e in uninterrupted.history]
+    assert [e.canonical for e in store.load()] == [e.canonical for e in uninterrupted.history]
+
+
+def test_a_shutdown_leaves_a_running_job_queued_and_the_next_start_finishes_it(tmp_path):
+    settings = Settings(database_path=tmp_path / "jobs.db", **LIMITS)
+    with TestClient(create_app(settings)) as client:
+        job = submit(client, evaluations=60)
+        wait_for(client, job["id"], until=scoring)
+    stopped = JobRepository(Database(settings.sqlalchemy_url)).get(job["id"])
+    assert stopped.status == "queued" and 0 < stopped.evaluations_done < 60
+    with TestClient(create_app(settings)) as client:
+        done = wait_for(client, job["id"], timeout=120)
+    assert done["status"] == "succeeded" and done["runs"] == 2
