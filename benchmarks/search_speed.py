@@ -39,7 +39,7 @@ def main() -> None:
                    "--num-classes", "100", "--strategy", "aging", "--evaluations", str(args.evaluations),
                    "--batch-size", "64", "--device", "cpu", "--out", f"{folder}/run"]
         started = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         search_seconds = time.perf_counter() - started
         result = json.loads(Path(folder, "run", "result.json").read_text())
 
