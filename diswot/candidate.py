@@ -74,10 +74,9 @@ class CandidateContext:
         with seeded_torch(derive_seed(self.scorer.seed, f"{self.space.name}:{self.canonical}")):
             model = self.space.build(self.space.parse(self.canonical), self.scorer.num_classes)
             apply_init(model, self.scorer.init)
-        model = model.to(self.scorer.device)
-        if self.scorer.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        return model
+        # Only the probe batch is channels_last: oneDNN then runs every convolution in that layout, and
+        # converting the (small) weights of each new network would cost more than it saves.
+        return model.to(self.scorer.device)
 
     @cached_property
     def network(self) -> nn.Module:

@@ -53,6 +53,7 @@ class Scorer:
         init: str = "default",
         device: str = "auto",
         channels_last: bool = True,
+        num_classes: int | None = None,
     ):
         if not proxies:
             raise DiswotError("at least one proxy is needed")
@@ -64,7 +65,8 @@ class Scorer:
         self.init = check_init_scheme(init)
         self.device = resolve_device(device)
         self.channels_last = channels_last and self.device.type == "cpu"
-        self.num_classes = teacher.num_classes if teacher is not None else int(probe.labels.max()) + 1
+        # Without a teacher, `num_classes` says the students' class count (a small probe batch may not show every label).
+        self.num_classes = teacher.num_classes if teacher is not None else num_classes or int(probe.labels.max()) + 1
         if probe.num_labels_needed > self.num_classes:
             raise DiswotError(
                 f"probe labels go up to {probe.num_labels_needed - 1} but the teacher has {self.num_classes} classes"
@@ -75,10 +77,7 @@ class Scorer:
         self.image_size = probe.images.shape[-1]
         self.teacher: TeacherState | None = None
         if teacher is not None:
-            model = teacher.model.to(self.device)
-            if self.channels_last:
-                model = model.to(memory_format=torch.channels_last)
-            self.teacher = TeacherState(model, self.images, teacher.trained)
+            self.teacher = TeacherState(teacher.model.to(self.device), self.images, teacher.trained)
         self._costs: dict[tuple[str, str], Cost] = {}
 
     @property
