@@ -75,6 +75,15 @@ def variation_toolbox(space: "SearchSpace") -> base.Toolbox:
     return toolbox
 
 
+def assign_told_fitness(offspring: list, evaluations: Sequence[Evaluation], evaluate) -> None:
+    """Give the offspring that were asked for (those without a valid fitness) their told evaluations, in order."""
+    told = iter(evaluations)
+    for individual in offspring:
+        if not individual.fitness.valid:
+            individual.evaluation = next(told)
+            individual.fitness.values = evaluate(individual)
+
+
 def tournament_parents(population: list, count: int, tournament_size: int, rng: random.Random) -> list:
     with private_random(rng):
         return tools.selTournament(population, count, tournsize=tournament_size)

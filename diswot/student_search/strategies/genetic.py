@@ -8,6 +8,7 @@ from deap import algorithms, base, tools
 from diswot.student_search.strategies.base import (
     INFEASIBLE_SCORE,
     Strategy,
+    assign_told_fitness,
     is_feasible,
     score_of,
     tournament_parents,
@@ -43,9 +44,5 @@ class GeneticAlgorithm(Strategy):
         return [individual[0] for individual in self.offspring if not individual.fitness.valid]
 
     def tell(self, archs, evaluations):
-        told = iter(evaluations)
-        for individual in self.offspring:
-            if not individual.fitness.valid:
-                individual.evaluation = next(told)
-                individual.fitness.values = self.fitness.evaluate(individual)
+        assign_told_fitness(self.offspring, evaluations, self.fitness.evaluate)
         self.population = tools.selBest(self.population + self.offspring, self.config.population)

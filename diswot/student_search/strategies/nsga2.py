@@ -8,7 +8,7 @@ import math
 
 from deap import algorithms, base, tools
 
-from diswot.student_search.strategies.base import Strategy, is_feasible, variation_toolbox
+from diswot.student_search.strategies.base import Strategy, assign_told_fitness, is_feasible, variation_toolbox
 from diswot.student_search.strategies.deap_setup import ParetoIndividual, private_random
 
 INFEASIBLE_OBJECTIVES = (-1e30, 1e30)  # finite, so crowding distances stay defined
@@ -43,10 +43,6 @@ class NSGA2(Strategy):
         return [individual[0] for individual in self.offspring if not individual.fitness.valid]
 
     def tell(self, archs, evaluations):
-        told = iter(evaluations)
-        for individual in self.offspring:
-            if not individual.fitness.valid:
-                individual.evaluation = next(told)
-                individual.fitness.values = self.fitness.evaluate(individual)
+        assign_told_fitness(self.offspring, evaluations, self.fitness.evaluate)
         # selNSGA2 also assigns the crowding distances that the next selTournamentDCD reads.
         self.population = tools.selNSGA2(self.population + self.offspring, self.size)
