@@ -22,6 +22,7 @@ EXIT_BAD_INPUT = 2
 def main() -> None:
     from diswot.cli import (  # noqa: F401  (registration)
         batch_command,
+        correlate_command,
         list_commands,
         score_command,
         search_command,

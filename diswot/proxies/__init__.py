@@ -21,6 +21,8 @@ def list_proxies() -> list[str]:
     return PROXIES.names()
 
 
-from diswot.proxies import cost_proxies, diswot_proxies  # noqa: E402,F401  (registration)
+from diswot.proxies import (  # noqa: E402,F401  (registration)
+    cost_proxies, diswot_proxies, jacob_cov, naswot, pruning_saliency, synflow, teacher_similarity, zen,
+)
 
 __all__ = ["PROXIES", "Proxy", "ProxyValue", "get_proxy", "list_proxies", "register_proxy"]

@@ -1,0 +1,220 @@
+"""Ranking quality of every proxy on NAS-Bench-201, and agreement with an independent implementation.
+
+    python benchmarks/ranking_quality.py [--sample 1000] [--agreement-sample 725] [--datasets cifar10 cifar100]
+
+For each dataset:
+1. `diswot correlate` on `--sample` NB201 cells drawn with seed 0 from ../shared/data/nb201_accuracy.csv against
+   the 200-epoch test accuracy (`cifar10_test`, `cifar100_test`), probe batch of `--batch-size` real training
+   images from ../shared/data/<dataset>_sample.npz, every classic proxy, the teacher-aware ones against a
+   randomly initialised teacher (the dataset's test-best NB201 cell, as DisWOT's official code chooses), and two
+   mean-rank ensembles. NB201 accuracy comes from vanilla training, not distillation: it is the ground truth
+   the classic proxies were made for, not DisWOT's.
+2. Agreement with NAS-Bench-Suite-Zero: our classic proxies on `--agreement-sample` of the cells of
+   ../shared/data/nb201_zc_proxies_subset.csv, scored as NASLib scored them (batch 32 of real training images),
+   Spearman against NASLib's scores of the same proxy; also on the cells without dead edges (NASLib scores the
+   cell as written, diswot its canonical form, see search_spaces/nb201.py), and NASLib's own scores' Spearman
+   with the test accuracy on its cells.
+Writes benchmarks/results/ranking_quality_nb201.md and .json (with the machine and the date); `--details DIR`
+also writes each dataset's full correlate output (all scores, scatter plots).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import math
+import os
+import platform
+import random
+import time
+from pathlib import Path
+
+import torch
+
+from diswot.correlation import correlate, json_safe, rank_correlations
+from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.scorer import Scorer
+from search_spaces import get_space
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ACCURACY = SHARED_DATA / "nb201_accuracy.csv"
+NASLIB_SCORES = SHARED_DATA / "nb201_zc_proxies_subset.csv"
+CLASSES = {"cifar10": 10, "cifar100": 100}
+
+CLASSIC = ["params", "flops", "nwot", "synflow", "snip", "grad_norm", "grasp", "fisher", "jacob_cov", "zen"]
+TEACHER_AWARE = ["diswot", "diswot_semantic", "diswot_relation", "diswot_classcorr", "kd_loss", "cka"]
+ENSEMBLES = ["ensemble:nwot+synflow", "ensemble:nwot+synflow+params"]
+# NAS-Bench-Suite-Zero's column for each of our proxies it also scores.
+NASLIB_NAMES = {"params": "params", "flops": "flops", "nwot": "nwot", "synflow": "synflow", "snip": "snip",
+                "grad_norm": "grad_norm", "grasp": "grasp", "fisher": "fisher", "jacob_cov": "jacov"}
+# Published Spearman rho with NB201 CIFAR-100 test accuracy (Abdelfattah et al. ICLR 2021; Mellor et al. ICML
+# 2021 for nwot; NAS-Bench-Suite-Zero for params).
+PUBLISHED_CIFAR100 = {"nwot": 0.80, "synflow": 0.76, "jacob_cov": 0.70, "snip": 0.64, "grad_norm": 0.64,
+                      "grasp": 0.55, "fisher": 0.39, "params": 0.73}
+NASLIB_BATCH = 32
+
+
+def best_cell(dataset: str) -> str:
+    with open(ACCURACY, newline="") as handle:
+        return max(csv.DictReader(handle), key=lambda row: float(row[f"{dataset}_test"]))["arch_str"]
+
+
+def _worst_for_missing(value: str) -> float:
+    number = float(value) if value else math.nan
+    return -math.inf if math.isnan(number) else number
+
+
+def agreement_with_naslib(dataset: str, sample: int, device: str) -> dict:
+    """Spearman of our score against NASLib's for the same proxy, on NASLib's cells of this dataset."""
+    with open(NASLIB_SCORES, newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["dataset"] == dataset]
+    if sample < len(rows):
+        rows = [rows[i] for i in sorted(random.Random(0).sample(range(len(rows)), sample))]
+    space = get_space("nb201")
+    data = ProbeDataSpec(source=str(SHARED_DATA / f"{dataset}_sample.npz"), batch_size=NASLIB_BATCH)
+    scorer = Scorer(None, load_probe_batch(data, CLASSES[dataset]), list(NASLIB_NAMES), device=device,
+                    num_classes=CLASSES[dataset])
+    started = time.perf_counter()
+    ours = [scorer.score(space, row["arch_str"]).scores for row in rows]
+    seconds = time.perf_counter() - started
+    with open(ACCURACY, newline="") as handle:
+        accuracy = {row["arch_str"]: float(row[f"{dataset}_test"]) for row in csv.DictReader(handle)}
+    as_written = [space.canonical(space.parse(row["arch_str"])) == row["arch_str"] for row in rows]
+    truth = [accuracy[row["arch_str"]] for row in rows]
+    table = {}
+    for name, column in NASLIB_NAMES.items():
+        mine = [scores[name] for scores in ours]
+        theirs = [_worst_for_missing(row[column]) for row in rows]
+        kept = [i for i, keep in enumerate(as_written) if keep]
+        table[name] = {
+            "spearman_with_naslib": rank_correlations(mine, theirs)[1],
+            "spearman_with_naslib_cells_as_written": rank_correlations([mine[i] for i in kept], [theirs[i] for i in kept])[1],
+            "naslib_spearman_with_test_accuracy": rank_correlations(theirs, truth)[1],
+            "ours_spearman_with_test_accuracy": rank_correlations(mine, truth)[1],
+        }
+    return {"dataset": dataset, "cells": len(rows), "cells_as_written": sum(as_written), "batch_size": NASLIB_BATCH,
+            "seconds": seconds, "proxies": table}
+
+
+def format_markdown(document: dict) -> str:
+    lines = [
+        "# Ranking quality on NAS-Bench-201",
+        "",
+        f"Machine: {document['machine']}. Date: {document['date']}. Command: `{document['command']}` "
+        f"({document['seconds'] / 60:.0f} min).",
+        "",
+    ]
+    for run in document["correlate"]:
+        settings = run["settings"]
+        lines += [
+            f"## {settings['truth_column']}: {settings['rows']} cells ({settings['distinct_candidates']} distinct), "
+            f"sample seed {settings['seed']}",
+            "",
+            f"Probe: {settings['batch_size']} real training images ({Path(settings['data']).name}); teacher for the "
+            f"teacher-aware proxies: `{settings['teacher']}` (random init). ms per candidate: each proxy alone on "
+            f"{settings['timing_sample']} candidates, {document['threads']} CPU thread(s).",
+            "",
+            "| proxy | Kendall tau | Spearman rho | Pearson r | top-5% found | top-10 mean acc | ms/cand | "
+            + " | ".join(f"pick@p{p['percentile']} (gap)" for p in run["table"][0]["budgeted"]) + " |",
+            "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(run["table"][0]["budgeted"]),
+        ]
+        for row in run["table"]:
+            picks = " | ".join(f"{p['picked_truth']:.2f} ({p['gap']:.2f})" for p in row["budgeted"])
+            lines.append(
+                f"| {row['proxy']} | {_fmt(row['kendall_tau'])} | {_fmt(row['spearman_rho'])} | {_fmt(row['pearson_r'])} "
+                f"| {row['top5_share']:.2f} | {row['top10_mean_truth']:.2f} | {_fmt(row['ms_per_candidate'], 1)} | {picks} |"
+            )
+        budgets = ", ".join(f"p{p['percentile']} = {p['budget'] / 1e6:.3f} M (best {p['best_truth']:.2f})"
+                            for p in run["table"][0]["budgeted"])
+        lines += ["", f"Parameter budgets: {budgets}.", ""]
+    lines += ["## Spearman rho with CIFAR-100 test accuracy beside the published values", "",
+              "| proxy | ours, CIFAR-10 | ours, CIFAR-100 | published, CIFAR-100 | NASLib's scores on its cells, CIFAR-10 / CIFAR-100 |",
+              "|---|---:|---:|---:|---:|"]
+    by_dataset = {run["settings"]["truth_column"].replace("_test", ""): {r["proxy"]: r for r in run["table"]}
+                  for run in document["correlate"]}
+    naslib = {a["dataset"]: a["proxies"] for a in document["agreement"]}
+    for proxy in CLASSIC + TEACHER_AWARE + ENSEMBLES:
+        ours = " | ".join(_fmt(by_dataset.get(d, {}).get(proxy, {}).get("spearman_rho")) for d in CLASSES)
+        published = _fmt(PUBLISHED_CIFAR100.get(proxy))
+        theirs = " / ".join(_fmt(naslib.get(d, {}).get(proxy, {}).get("naslib_spearman_with_test_accuracy"))
+                            for d in CLASSES)
+        lines.append(f"| {proxy} | {ours} | {published} | {theirs} |")
+    lines += ["", "## Agreement with NAS-Bench-Suite-Zero (Spearman, our score vs NASLib's, same cells)", ""]
+    for agreement in document["agreement"]:
+        lines += [
+            f"{agreement['dataset']}: {agreement['cells']} cells ({agreement['cells_as_written']} whose canonical form "
+            f"is the cell as written), batch {agreement['batch_size']}.",
+            "",
+            "| proxy | all cells | cells as written | ours vs test acc | NASLib vs test acc |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for proxy, row in agreement["proxies"].items():
+            lines.append(
+                f"| {proxy} | {_fmt(row['spearman_with_naslib'])} | {_fmt(row['spearman_with_naslib_cells_as_written'])} "
+                f"| {_fmt(row['ours_spearman_with_test_accuracy'])} | {_fmt(row['naslib_spearman_with_test_accuracy'])} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sample", type=int, default=1000, help="NB201 cells per dataset for correlate.")
+    parser.add_argument("--agreement-sample", type=int, default=725, help="NASLib cells per dataset (725 = all).")
+    parser.add_argument("--datasets", nargs="+", default=list(CLASSES), choices=list(CLASSES))
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--timing-sample", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--details", type=Path, default=None, help="Folder for each dataset's full correlate output.")
+    parser.add_argument("--name", default="ranking_quality_nb201", help="Stem of the result files.")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    started = time.perf_counter()
+    runs, agreements = [], []
+    for dataset in args.datasets:
+        report = correlate(
+            ACCURACY, "arch_str", f"{dataset}_test", space="nb201", teacher=f"nb201:{best_cell(dataset)}",
+            proxies=CLASSIC + TEACHER_AWARE + ENSEMBLES,
+            data=ProbeDataSpec(source=str(SHARED_DATA / f"{dataset}_sample.npz"), batch_size=args.batch_size),
+            num_classes=CLASSES[dataset], sample=args.sample, seed=0, device=args.device,
+            timing_sample=args.timing_sample,
+            on_scored=lambda done, total, d=dataset: print(f"{d}: {done}/{total}", flush=True) if done % 50 == 0 else None,
+        )
+        print(report.format_table(), flush=True)
+        if args.details:
+            report.write(args.details / dataset)
+        document = report.to_dict()
+        runs.append({"settings": document["settings"], "table": document["table"]})
+        agreements.append(agreement_with_naslib(dataset, args.agreement_sample, args.device))
+        print(json.dumps(agreements[-1], indent=2), flush=True)
+
+    document = {
+        "machine": f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores".replace(" ,", ","),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python benchmarks/ranking_quality.py " + " ".join(
+            f"--{k.replace('_', '-')} {' '.join(v) if isinstance(v, list) else v}"
+            for k, v in vars(args).items() if v is not None and k != "details"),
+        "seconds": time.perf_counter() - started,
+        "correlate": runs,
+        "agreement": agreements,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(json_safe(document), indent=2))
+    (RESULTS / f"{args.name}.md").write_text(format_markdown(document))
+    print(f"wrote {RESULTS / args.name}.md and .json in {document['seconds'] / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""`diswot correlate`: how well proxies rank the architectures of a ground-truth table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from tqdm import tqdm
+
+from diswot.cli.app import app
+from diswot.correlation import correlate
+from diswot.devices import DEVICE_CHOICES
+from diswot.probe_data import ProbeDataSpec
+
+
+@app.command("correlate")
+def correlate_command(
+    truth: Path = typer.Option(..., help="CSV file with one architecture and its ground truth per row."),
+    arch_column: str = typer.Option(..., help="Column holding the architecture strings."),
+    truth_column: str = typer.Option(..., help="Column holding the ground truth (higher is better, e.g. accuracy)."),
+    sample: Optional[int] = typer.Option(None, help="Score this many rows, drawn with --seed (default: all)."),
+    space: str = typer.Option("nb201", help="Search space of the architectures (see `diswot spaces`)."),
+    teacher: Optional[str] = typer.Option(None, help="Teacher spec; needed by teacher-aware proxies (diswot, kd_loss, cka)."),
+    proxies: Optional[str] = typer.Option(
+        None, help="Comma-separated proxies; 'ensemble' or 'ensemble:a+b' adds a mean-rank ensemble. "
+                   "Default: every proxy (the teacher-aware ones only with --teacher)."),
+    data: str = typer.Option("synthetic", help="Probe data: synthetic, PATH.npz, cifar:DIR or folder:DIR."),
+    batch_size: int = typer.Option(64, help="Probe batch size."),
+    image_size: int = typer.Option(32, help="Probe image resolution."),
+    num_classes: int = typer.Option(100, help="Classes of teacher and students."),
+    seed: int = typer.Option(0, help="Seed of the row sample, the probe batch and every network's init."),
+    init: str = typer.Option("default", help="Init scheme: default (PyTorch) or gaussian (the DisWOT paper's)."),
+    device: str = typer.Option("auto", help=f"One of {', '.join(DEVICE_CHOICES)}."),
+    checkpoint: Optional[str] = typer.Option(None, help="Trained teacher weights (a state dict file)."),
+    timing_sample: int = typer.Option(20, help="Candidates on which each proxy is timed alone."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    out: Optional[Path] = typer.Option(None, help="Folder for the table (CSV, JSON), all scores and scatter plots."),
+) -> None:
+    """Score architectures with proxies and compare their rankings with the ground truth."""
+    names = [name.strip() for name in proxies.split(",") if name.strip()] if proxies else None
+    data_spec = ProbeDataSpec(source=data, batch_size=batch_size, image_size=image_size, seed=seed)
+    with tqdm(desc="scoring", unit="cand", file=sys.stderr, disable=None) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = correlate(
+            truth, arch_column, truth_column, space=space, teacher=teacher, proxies=names, data=data_spec,
+            num_classes=num_classes, sample=sample, seed=seed, init=init, device=device, checkpoint=checkpoint,
+            timing_sample=timing_sample, on_scored=advance,
+        )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        typer.echo(report.format_table())
+    if out is not None:
+        written = report.write(out)
+        typer.echo(f"wrote {len(written)} files to {out}", err=as_json)
