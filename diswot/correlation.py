@@ -194,7 +194,7 @@ class CorrelationReport:
         proxies = [row.proxy for row in self.table]
         with open(scores_csv, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["arch", "canonical", "truth", "params", *proxies])
+            writer.writerow(["arch", "canonical", "truth", "parameters", *proxies])
             for c in self.candidates:
                 writer.writerow([c.arch, c.canonical, c.truth, c.params, *[c.scores[p] for p in proxies]])
         return [table_csv, table_json, scores_csv, *self._write_scatter_plots(folder)]
