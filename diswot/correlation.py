@@ -4,7 +4,8 @@ For each proxy over one set of candidates: Kendall tau, Spearman rho and Pearson
 (scipy.stats); the share of the true top 5% that the proxy's top 5% finds; the mean ground truth of the
 proxy's top 10; its cost in ms per candidate; and a budgeted pick: under a parameter budget (the 25th, 50th
 and 75th percentile of the set's parameter counts), the ground truth of the proxy's best candidate within
-budget and its gap to the best candidate within budget.
+budget and its gap to the best candidate within budget, and the mean ground truth of the proxy's five best
+candidates within budget (what a search returns is a short list) beside the five best there are.
 
 Conventions. A score that is NaN (a proxy that failed) counts as -inf: worst. Ties in a proxy's scores are
 broken uniformly at random *in expectation*: a top-k set or a budgeted pick that cuts through a group of
@@ -37,6 +38,7 @@ from search_spaces import get_space
 
 TOP_FRACTION = 0.05
 TOP_COUNT = 10
+BUDGET_TOP_COUNT = 5
 BUDGET_PERCENTILES = (25, 50, 75)
 
 
@@ -91,6 +93,10 @@ class BudgetedPick:
     picked_truth: float  # ground truth of the proxy's best candidate within budget (mean over a tied best)
     best_truth: float  # the best ground truth within budget
     gap: float  # best_truth - picked_truth
+    # A search returns a short list, and one pick is a noisy sample of it: the mean ground truth of the
+    # proxy's five best candidates within budget, beside the mean of the five best there are.
+    picked_top5_truth: float
+    best_top5_truth: float
 
 
 def budgeted_pick(
@@ -104,7 +110,9 @@ def budgeted_pick(
     best_score = values[feasible].max()
     picked = float(target[feasible & (values == best_score)].mean())
     best = float(target[feasible].max())
-    return BudgetedPick(percentile, float(budget), picked, best, best - picked)
+    top5 = mean_truth_of_top(values[feasible], target[feasible], BUDGET_TOP_COUNT)
+    best5 = float(np.sort(target[feasible])[::-1][:BUDGET_TOP_COUNT].mean())
+    return BudgetedPick(percentile, float(budget), picked, best, best - picked, top5, best5)
 
 
 @dataclass
@@ -183,11 +191,13 @@ class CorrelationReport:
             writer.writerow(["proxy", "candidates", "kendall_tau", "spearman_rho", "pearson_r", "top5_share",
                              "top10_mean_truth", "ms_per_candidate",
                              *[f"p{p}_{name}" for p in BUDGET_PERCENTILES
-                               for name in ("budget_params", "picked_truth", "best_truth", "gap")]])
+                               for name in ("budget_params", "picked_truth", "best_truth", "gap", "picked_top5_truth",
+                                            "best_top5_truth")]])
             for row in self.table:
                 writer.writerow([row.proxy, row.candidates, row.kendall_tau, row.spearman_rho, row.pearson_r,
                                  row.top5_share, row.top10_mean_truth, row.ms_per_candidate,
-                                 *[v for p in row.budgeted for v in (p.budget, p.picked_truth, p.best_truth, p.gap)]])
+                                 *[v for p in row.budgeted for v in (p.budget, p.picked_truth, p.best_truth, p.gap,
+                                                                     p.picked_top5_truth, p.best_top5_truth)]])
         table_json = folder / "ranking_quality.json"
         table_json.write_text(json.dumps(self.to_dict(), indent=2))
         scores_csv = folder / "scores.csv"

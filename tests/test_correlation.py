@@ -79,6 +79,10 @@ def test_budgeted_pick_on_a_known_table():
     assert budgeted_pick(TRUTH, TRUTH, PARAMS, budget=4).gap == 0  # an oracle proxy never loses
     tied = budgeted_pick([1, 1, 0, 0, 0, 0], TRUTH, PARAMS, budget=2)
     assert tied.picked_truth == 55 and tied.gap == 5  # a random choice of the tied best, in expectation
+    # Top 5 within budget: the proxy leaves out index 5 (truth 80); the five best leave out index 0 (truth 50).
+    listed = budgeted_pick([0.1, 0.5, 0.9, 0.2, 0.3, 0.0], TRUTH, PARAMS, budget=6)
+    assert (listed.picked_top5_truth, listed.best_top5_truth) == (60, 66)
+    assert budgeted_pick(SCORES, TRUTH, PARAMS, budget=2).picked_top5_truth == 55  # both fit: their mean
     with pytest.raises(DiswotError, match="no candidate fits"):
         budgeted_pick(SCORES, TRUTH, PARAMS, budget=0.5)
 
