@@ -6,13 +6,16 @@ per-candidate procedure, measured in the same run.
 Runs the CLI end to end (teacher, probe batch, aging evolution, store, result files, plots) in a fresh run
 folder and times it, then times the published procedure (`scoring_speed.reference_score`) on a few of the same
 cells. Prints wall time, candidates/s, and what the published procedure would take for the same number of
-candidates.
+candidates, and writes them to benchmarks/results/search_speed.json with the machine, threads and date.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
+import platform
 import random
 import subprocess
 import sys
@@ -22,10 +25,13 @@ from pathlib import Path
 
 from scoring_speed import reference_score
 
+import torch
+
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from search_spaces import get_space
 
 TARGET_SECONDS = 120
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
@@ -57,6 +63,20 @@ def main() -> None:
     print(f"published procedure: {reference_per_candidate:.3f} s per candidate -> "
           f"{evaluations * reference_per_candidate:.0f} s for the same {evaluations} candidates "
           f"({evaluations * reference_per_candidate / search_seconds:.1f}x longer)")
+    figures = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "torch_threads": torch.get_num_threads(),
+        "command": " ".join(["python", "benchmarks/search_speed.py", *sys.argv[1:]]),
+        "evaluations": evaluations,
+        "search_seconds": search_seconds,
+        "candidates_per_second": evaluations / search_seconds,
+        "target_seconds": TARGET_SECONDS,
+        "published_seconds_per_candidate": reference_per_candidate,
+        "published_seconds_for_same_candidates": evaluations * reference_per_candidate,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "search_speed.json").write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,18 @@ class NetworkOutputs:
     pooled: torch.Tensor  # h: the vector entering the classifier, (B, C)
     logits: torch.Tensor  # z: (B, K)
 
+    def ignores_input(self, relative_tolerance: float = 1e-6) -> bool:
+        """True when every image gets the same features: the network's output does not depend on its input.
+
+        An NB201 cell with no path from input to output is such a network: whatever it is shown, it outputs
+        the classifier's bias, so it cannot learn, and similarities computed from it are meaningless.
+        """
+        flat = self.features.float().flatten(1)
+        if len(flat) < 2:
+            return False  # one image cannot tell
+        spread = (flat - flat[:1]).abs().max()
+        return bool(spread <= relative_tolerance * flat.abs().max())
+
 
 @contextlib.contextmanager
 def batch_statistics_norm(model: nn.Module) -> Iterator[None]:

@@ -102,6 +102,21 @@ def test_a_cell_that_ignores_its_input_gets_the_worst_scores():
     assert scores["synflow"] == 0 and scores["snip"] == 0
 
 
+TEACHER_AWARE = ["diswot", "diswot_semantic", "diswot_relation", "diswot_classcorr", "kd_loss", "cka"]
+
+
+def test_a_student_that_ignores_its_input_is_worst_on_every_teacher_aware_proxy():
+    scorer = make_scorer(TEACHER_AWARE)
+    space = get_space("nb201")
+    disconnected = scorer.candidate(space, DISCONNECTED)
+    # independent of the rule: with no path from input to output, every image gets the same features
+    features = disconnected.outputs.features
+    assert torch.equal(features, features[:1].expand_as(features))
+    assert set(scorer.score_candidate(disconnected).scores.values()) == {-math.inf}
+    connected = scorer.score(space, SMALL_CELL).scores
+    assert all(math.isfinite(connected[name]) for name in TEACHER_AWARE)
+
+
 def test_synflow_of_a_linear_network_is_layers_times_the_flow():
     # For bias-free linear layers R = 1^T |W2| |W1| 1 is linear in each layer, so each layer's sum of
     # w dR/dw is R (Euler): synflow = 2R, whatever the weights' signs.

@@ -1,6 +1,7 @@
 """Search: determinism, resume after a kill, budgets, strategies, results and the run folder."""
 
 import json
+import random
 import subprocess
 import sys
 import time
@@ -106,6 +107,34 @@ def test_pareto_front_on_a_known_table():
     table = [Evaluation(c, c, p, 0, True, s) for c, p, s in
              [("a", 1, 0.1), ("b", 2, 0.5), ("c", 3, 0.4), ("d", 4, 0.9), ("e", 4, 0.2), ("f", 5, 0.9)]]
     assert [e.canonical for e in pareto_front(table, "params")] == ["a", "b", "d"]
+
+
+def test_a_student_scored_minus_infinity_is_on_no_front():
+    table = [Evaluation(c, c, p, 0, True, s) for c, p, s in [("dead", 1, float("-inf")), ("a", 2, 0.1), ("b", 3, 0.5)]]
+    assert [e.canonical for e in pareto_front(table, "params")] == ["a", "b"]
+
+
+@pytest.fixture(scope="module")
+def every_nb201_cell_scored():
+    """A store holding an evaluation of every canonical NB201 cell, with a fixed random score per cell."""
+    space = diswot.get_space("nb201")
+    store, canonicals = MemoryStore(), {space.canonical(cell) for cell in space.enumerate()}
+    for canonical in sorted(canonicals):
+        cost = space.cost(space.parse(canonical), 10)
+        store.append(Evaluation(canonical, canonical, cost.params, cost.flops, True, random.Random(canonical).random()))
+    return store
+
+
+@pytest.mark.parametrize("strategy", ["ga", "nsga2"])
+def test_a_converged_population_keeps_proposing_new_cells_until_the_budget_is_spent(strategy, every_nb201_cell_scored):
+    # A small population converges within a few generations; from then on crossover and mutation alone
+    # mostly propose cells already evaluated, and without duplicate elimination the search stalls early.
+    store = MemoryStore()
+    store.evaluations = every_nb201_cell_scored.load()
+    config = SearchConfig(teacher="resnet8", space="nb201", num_classes=10, batch_size=2, strategy=strategy,
+                          population=8, sample_size=3, evaluations=1000, search_seed=0)
+    result = diswot.search(config, store=store)
+    assert result.evaluations == 1000 and result.stop_reason == "evaluations reached"
 
 
 def test_student_spec_rebuilds_the_scored_network(tmp_path):

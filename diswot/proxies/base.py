@@ -15,6 +15,23 @@ class ProxyValue:
     terms: dict[str, float] = field(default_factory=dict)
 
 
+def worst_when_input_ignored(compute: Callable[["CandidateContext"], ProxyValue]) -> Callable[["CandidateContext"], ProxyValue]:
+    """Wraps a teacher-aware proxy: a student whose output does not depend on its input scores -inf.
+
+    Such a student (an NB201 cell with no path from input to output) cannot learn, yet its constant output can
+    look close to a random teacher's: its classifier gradient is zero, which makes DisWOT's semantic distance
+    exactly 1 where real random students sit between 1 and 2, and its uniform-ish logits are near, in KL, to a
+    random teacher's. Without this rule those students rank above most real ones.
+    """
+
+    def guarded(candidate: "CandidateContext") -> ProxyValue:
+        if candidate.outputs.ignores_input():
+            return ProxyValue(float("-inf"))
+        return compute(candidate)
+
+    return guarded
+
+
 @dataclass(frozen=True)
 class Proxy:
     """`compute(ctx)` scores one candidate. Every score is reported so that higher is better; `direction` records

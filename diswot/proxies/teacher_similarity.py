@@ -1,8 +1,9 @@
 """Teacher-aware proxies at initialisation beside DisWOT's: `kd_loss` (logits) and `cka` (features).
 
 Both read the one inference forward the scorer makes of each student and the teacher's outputs on the same
-probe batch, whose teacher-side statistics are computed once per scorer. Similarity-preserving KD's relation
-term (Tung & Mori, ICCV 2019) is DisWOT's relation term, registered as `diswot_relation`, not repeated here.
+probe batch, whose teacher-side statistics are computed once per scorer. A student whose output does not
+depend on its input scores -inf on both. Similarity-preserving KD's relation term (Tung & Mori, ICCV 2019) is
+DisWOT's relation term, registered as `diswot_relation`, not repeated here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 
 from diswot.candidate import CandidateContext
 from diswot.proxies import register_proxy
-from diswot.proxies.base import Proxy, ProxyValue
+from diswot.proxies.base import Proxy, ProxyValue, worst_when_input_ignored
 
 KD_TEMPERATURE = 4.0
 
@@ -55,7 +56,7 @@ def _cka(candidate: CandidateContext) -> ProxyValue:
 register_proxy(
     Proxy(
         name="kd_loss",
-        compute=_kd_loss,
+        compute=worst_when_input_ignored(_kd_loss),
         direction="min",
         needs_teacher=True,
         needs_labels=False,
@@ -67,7 +68,7 @@ register_proxy(
 register_proxy(
     Proxy(
         name="cka",
-        compute=_cka,
+        compute=worst_when_input_ignored(_cka),
         direction="max",
         needs_teacher=True,
         needs_labels=False,

@@ -91,8 +91,10 @@ class SearchResult:
 
 
 def pareto_front(evaluations: list[Evaluation], objective: str) -> list[Evaluation]:
-    """Feasible evaluations no other beats on both score (higher) and cost (lower), cheapest first."""
-    ordered = sorted((e for e in evaluations if e.feasible), key=lambda e: (getattr(e, objective), -e.score))
+    """Feasible evaluations no other beats on both score (higher) and cost (lower), cheapest first. A score of
+    -inf (a student that cannot learn, such as one whose output ignores its input) or NaN is on no front."""
+    scored = (e for e in evaluations if e.feasible and e.score > float("-inf"))
+    ordered = sorted(scored, key=lambda e: (getattr(e, objective), -e.score))
     front: list[Evaluation] = []
     for evaluation in ordered:
         if not front or evaluation.score > front[-1].score:

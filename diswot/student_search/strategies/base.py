@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 # The fitness of a candidate outside the budget (DEAP's DeltaPenalty): worse than any score.
 INFEASIBLE_SCORE = float("-inf")
+# How many times a child that repeats an evaluated architecture is mutated again before it is kept as it is.
+DUPLICATE_RETRIES = 10
 
 
 class Strategy(abc.ABC):
@@ -73,6 +75,24 @@ def variation_toolbox(space: "SearchSpace") -> base.Toolbox:
     toolbox.register("mutate", mutate)
     toolbox.register("clone", copy.deepcopy)
     return toolbox
+
+
+def mutate_away_duplicates(offspring: list, evaluated: set[str], space: "SearchSpace") -> None:
+    """Mutate each child to be asked for whose canonical architecture was already evaluated (or is already a
+    sibling's) again, up to DUPLICATE_RETRIES times. Without this a converged population proposes only cells it
+    has seen, which cost nothing but teach nothing, and the search stalls before its evaluation budget is spent
+    (pymoo's `eliminate_duplicates` exists for the same reason). Call under `private_random`: it draws from
+    the global `random`."""
+    siblings: set[str] = set()
+    for individual in offspring:
+        if individual.fitness.valid:
+            continue
+        for _ in range(DUPLICATE_RETRIES):
+            canonical = space.canonical(individual[0])
+            if canonical not in evaluated and canonical not in siblings:
+                break
+            individual[0] = space.mutate(individual[0], random)
+        siblings.add(space.canonical(individual[0]))
 
 
 def assign_told_fitness(offspring: list, evaluations: Sequence[Evaluation], evaluate) -> None:

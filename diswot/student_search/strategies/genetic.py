@@ -10,6 +10,7 @@ from diswot.student_search.strategies.base import (
     Strategy,
     assign_told_fitness,
     is_feasible,
+    mutate_away_duplicates,
     score_of,
     tournament_parents,
     variation_toolbox,
@@ -31,6 +32,7 @@ class GeneticAlgorithm(Strategy):
         self.fitness.decorate("evaluate", tools.DeltaPenalty(is_feasible, INFEASIBLE_SCORE))
         self.population: list = []
         self.offspring: list = []
+        self.evaluated: set[str] = set()
 
     def ask(self):
         if not self.population:
@@ -39,10 +41,12 @@ class GeneticAlgorithm(Strategy):
             parents = tournament_parents(self.population, len(self.population), TOURNAMENT_SIZE, self.rng)
             with private_random(self.rng):
                 children = algorithms.varAnd(parents, self.toolbox, self.config.crossover_rate, self.config.mutation_rate)
+                mutate_away_duplicates(children, self.evaluated, self.space)
             # an unchanged child keeps its parent's evaluation; only changed ones are asked for
             self.offspring = children
         return [individual[0] for individual in self.offspring if not individual.fitness.valid]
 
     def tell(self, archs, evaluations):
+        self.evaluated.update(evaluation.canonical for evaluation in evaluations)
         assign_told_fitness(self.offspring, evaluations, self.fitness.evaluate)
         self.population = tools.selBest(self.population + self.offspring, self.config.population)

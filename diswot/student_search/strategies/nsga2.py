@@ -8,7 +8,13 @@ import math
 
 from deap import algorithms, base, tools
 
-from diswot.student_search.strategies.base import Strategy, assign_told_fitness, is_feasible, variation_toolbox
+from diswot.student_search.strategies.base import (
+    Strategy,
+    assign_told_fitness,
+    is_feasible,
+    mutate_away_duplicates,
+    variation_toolbox,
+)
 from diswot.student_search.strategies.deap_setup import ParetoIndividual, private_random
 
 INFEASIBLE_OBJECTIVES = (-1e30, 1e30)  # finite, so crowding distances stay defined
@@ -28,6 +34,7 @@ class NSGA2(Strategy):
         self.fitness.decorate("evaluate", tools.DeltaPenalty(is_feasible, INFEASIBLE_OBJECTIVES))
         self.population: list = []
         self.offspring: list = []
+        self.evaluated: set[str] = set()
 
     def objectives(self, individual) -> tuple[float, float]:
         evaluation = individual.evaluation
@@ -40,9 +47,11 @@ class NSGA2(Strategy):
             with private_random(self.rng):
                 parents = tools.selTournamentDCD(self.population, self.size)  # varAnd clones them
                 self.offspring = algorithms.varAnd(parents, self.toolbox, self.config.crossover_rate, self.config.mutation_rate)
+                mutate_away_duplicates(self.offspring, self.evaluated, self.space)
         return [individual[0] for individual in self.offspring if not individual.fitness.valid]
 
     def tell(self, archs, evaluations):
+        self.evaluated.update(evaluation.canonical for evaluation in evaluations)
         assign_told_fitness(self.offspring, evaluations, self.fitness.evaluate)
         # selNSGA2 also assigns the crowding distances that the next selTournamentDCD reads.
         self.population = tools.selNSGA2(self.population + self.offspring, self.size)
