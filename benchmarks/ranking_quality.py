@@ -1,6 +1,6 @@
 """Ranking quality of every proxy on NAS-Bench-201, and agreement with an independent implementation.
 
-    python benchmarks/ranking_quality.py [--sample 1000] [--agreement-sample 725] [--datasets cifar10 cifar100]
+    python benchmarks/ranking_quality.py [--sample 1000] [--agreement-sample 725] [--datasets cifar10 cifar100] [--jobs 2]
 
 For each dataset:
 1. `diswot correlate` on `--sample` NB201 cells drawn with seed 0 from ../shared/data/nb201_accuracy.csv against
@@ -21,10 +21,12 @@ also writes each dataset's full correlate output (all scores, scatter plots).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import csv
 import datetime
 import json
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -46,7 +48,7 @@ CLASSES = {"cifar10": 10, "cifar100": 100}
 
 CLASSIC = ["params", "flops", "nwot", "synflow", "snip", "grad_norm", "grasp", "fisher", "jacob_cov", "zen"]
 TEACHER_AWARE = ["diswot", "diswot_semantic", "diswot_relation", "diswot_classcorr", "kd_loss", "cka"]
-ENSEMBLES = ["ensemble:nwot+synflow", "ensemble:nwot+synflow+params"]
+ENSEMBLES = ["ensemble:nwot+synflow", "ensemble:nwot+synflow+params", "ensemble:synflow+diswot"]
 # NAS-Bench-Suite-Zero's column for each of our proxies it also scores.
 NASLIB_NAMES = {"params": "params", "flops": "flops", "nwot": "nwot", "synflow": "synflow", "snip": "snip",
                 "grad_norm": "grad_norm", "grasp": "grasp", "fisher": "fisher", "jacob_cov": "jacov"}
@@ -67,19 +69,25 @@ def _worst_for_missing(value: str) -> float:
     return -math.inf if math.isnan(number) else number
 
 
-def agreement_with_naslib(dataset: str, sample: int, device: str) -> dict:
-    """Spearman of our score against NASLib's for the same proxy, on NASLib's cells of this dataset."""
+def agreement_with_naslib(dataset: str, sample: int, reseed_sample: int, device: str) -> dict:
+    """Spearman of our score against NASLib's for the same proxy, on NASLib's cells of this dataset, and of
+    our score against itself under another init seed on the first `reseed_sample` of them."""
     with open(NASLIB_SCORES, newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row["dataset"] == dataset]
     if sample < len(rows):
         rows = [rows[i] for i in sorted(random.Random(0).sample(range(len(rows)), sample))]
     space = get_space("nb201")
-    data = ProbeDataSpec(source=str(SHARED_DATA / f"{dataset}_sample.npz"), batch_size=NASLIB_BATCH)
-    scorer = Scorer(None, load_probe_batch(data, CLASSES[dataset]), list(NASLIB_NAMES), device=device,
-                    num_classes=CLASSES[dataset])
+    probe = load_probe_batch(ProbeDataSpec(source=str(SHARED_DATA / f"{dataset}_sample.npz"), batch_size=NASLIB_BATCH),
+                             CLASSES[dataset])
+
+    def scores_with_seed(seed: int, cells: list[dict]) -> list[dict]:
+        scorer = Scorer(None, probe, list(NASLIB_NAMES), device=device, num_classes=CLASSES[dataset], seed=seed)
+        return [scorer.score(space, row["arch_str"]).scores for row in cells]
+
     started = time.perf_counter()
-    ours = [scorer.score(space, row["arch_str"]).scores for row in rows]
+    ours = scores_with_seed(0, rows)
     seconds = time.perf_counter() - started
+    reseeded = scores_with_seed(1, rows[:reseed_sample])
     with open(ACCURACY, newline="") as handle:
         accuracy = {row["arch_str"]: float(row[f"{dataset}_test"]) for row in csv.DictReader(handle)}
     as_written = [space.canonical(space.parse(row["arch_str"])) == row["arch_str"] for row in rows]
@@ -94,9 +102,10 @@ def agreement_with_naslib(dataset: str, sample: int, device: str) -> dict:
             "spearman_with_naslib_cells_as_written": rank_correlations([mine[i] for i in kept], [theirs[i] for i in kept])[1],
             "naslib_spearman_with_test_accuracy": rank_correlations(theirs, truth)[1],
             "ours_spearman_with_test_accuracy": rank_correlations(mine, truth)[1],
+            "spearman_with_ours_reseeded": rank_correlations(mine[:reseed_sample], [r[name] for r in reseeded])[1],
         }
     return {"dataset": dataset, "cells": len(rows), "cells_as_written": sum(as_written), "batch_size": NASLIB_BATCH,
-            "seconds": seconds, "proxies": table}
+            "reseeded_cells": len(reseeded), "seconds": seconds, "proxies": table}
 
 
 def format_markdown(document: dict) -> str:
@@ -158,15 +167,17 @@ def format_markdown(document: dict) -> str:
     for agreement in document["agreement"]:
         lines += [
             f"{agreement['dataset']}: {agreement['cells']} cells ({agreement['cells_as_written']} whose canonical form "
-            f"is the cell as written), batch {agreement['batch_size']}.",
+            f"is the cell as written), batch {agreement['batch_size']}. Last column: ours against ours with another "
+            f"init seed, on {agreement['reseeded_cells']} of the cells.",
             "",
-            "| proxy | all cells | cells as written | ours vs test acc | NASLib vs test acc |",
-            "|---|---:|---:|---:|---:|",
+            "| proxy | all cells | cells as written | ours vs test acc | NASLib vs test acc | ours vs ours reseeded |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
         for proxy, row in agreement["proxies"].items():
             lines.append(
                 f"| {proxy} | {_fmt(row['spearman_with_naslib'])} | {_fmt(row['spearman_with_naslib_cells_as_written'])} "
-                f"| {_fmt(row['ours_spearman_with_test_accuracy'])} | {_fmt(row['naslib_spearman_with_test_accuracy'])} |"
+                f"| {_fmt(row['ours_spearman_with_test_accuracy'])} | {_fmt(row['naslib_spearman_with_test_accuracy'])} "
+                f"| {_fmt(row['spearman_with_ours_reseeded'])} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -176,43 +187,58 @@ def _fmt(value, digits: int = 3) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def run_dataset(dataset: str, args: argparse.Namespace) -> tuple[dict, dict]:
+    """correlate and agreement for one dataset: (the correlate run's settings and table, the agreement)."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    report = correlate(
+        ACCURACY, "arch_str", f"{dataset}_test", space="nb201", teacher=f"nb201:{best_cell(dataset)}",
+        proxies=CLASSIC + TEACHER_AWARE + ENSEMBLES,
+        data=ProbeDataSpec(source=str(SHARED_DATA / f"{dataset}_sample.npz"), batch_size=args.batch_size),
+        num_classes=CLASSES[dataset], sample=args.sample, seed=0, device=args.device,
+        timing_sample=args.timing_sample,
+        on_scored=lambda done, total: print(f"{dataset}: {done}/{total}", flush=True) if done % 50 == 0 else None,
+    )
+    print(report.format_table(), flush=True)
+    if args.details:
+        report.write(args.details / dataset)
+    document = report.to_dict()
+    agreement = agreement_with_naslib(dataset, args.agreement_sample, args.reseed_sample, args.device)
+    print(json.dumps(json_safe(agreement), indent=2), flush=True)
+    return {"settings": document["settings"], "table": document["table"]}, agreement
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sample", type=int, default=1000, help="NB201 cells per dataset for correlate.")
     parser.add_argument("--agreement-sample", type=int, default=725, help="NASLib cells per dataset (725 = all).")
+    parser.add_argument("--reseed-sample", type=int, default=200, help="Agreement cells scored again with another init seed.")
     parser.add_argument("--datasets", nargs="+", default=list(CLASSES), choices=list(CLASSES))
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--timing-sample", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads per process (default: torch's choice).")
+    parser.add_argument("--jobs", type=int, default=1, help="Datasets scored in parallel processes.")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--details", type=Path, default=None, help="Folder for each dataset's full correlate output.")
     parser.add_argument("--name", default="ranking_quality_nb201", help="Stem of the result files.")
     args = parser.parse_args()
+    if args.jobs > 1 and not args.threads:
+        args.threads = 1  # more threads than cores per process would thrash
     if args.threads:
         torch.set_num_threads(args.threads)
 
     started = time.perf_counter()
-    runs, agreements = [], []
-    for dataset in args.datasets:
-        report = correlate(
-            ACCURACY, "arch_str", f"{dataset}_test", space="nb201", teacher=f"nb201:{best_cell(dataset)}",
-            proxies=CLASSIC + TEACHER_AWARE + ENSEMBLES,
-            data=ProbeDataSpec(source=str(SHARED_DATA / f"{dataset}_sample.npz"), batch_size=args.batch_size),
-            num_classes=CLASSES[dataset], sample=args.sample, seed=0, device=args.device,
-            timing_sample=args.timing_sample,
-            on_scored=lambda done, total, d=dataset: print(f"{d}: {done}/{total}", flush=True) if done % 50 == 0 else None,
-        )
-        print(report.format_table(), flush=True)
-        if args.details:
-            report.write(args.details / dataset)
-        document = report.to_dict()
-        runs.append({"settings": document["settings"], "table": document["table"]})
-        agreements.append(agreement_with_naslib(dataset, args.agreement_sample, args.device))
-        print(json.dumps(agreements[-1], indent=2), flush=True)
+    if args.jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            outcomes = list(pool.map(run_dataset, args.datasets, [args] * len(args.datasets)))
+    else:
+        outcomes = [run_dataset(dataset, args) for dataset in args.datasets]
+    runs, agreements = [run for run, _ in outcomes], [agreement for _, agreement in outcomes]
 
     document = {
         "machine": f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores".replace(" ,", ","),
-        "threads": torch.get_num_threads(),
+        "threads": args.threads or torch.get_num_threads(),
+        "jobs": args.jobs,
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/ranking_quality.py " + " ".join(
