@@ -8,7 +8,8 @@ and random search for each search seed with the same teacher, probe batch and sc
 scores from a copy of the exhaustive store (a candidate's score depends only on the scoring seed and its
 canonical architecture, so this is what they would compute) and are compared with the exhaustive optimum:
 the best score's relative gap and its rank among all cells, and the hypervolume of NSGA-II's front against
-the exhaustive front. Writes benchmarks/results/search_quality.json.
+the exhaustive front. Writes benchmarks/results/search_quality_<data>.json (`--data` as `diswot search` takes
+it: `synthetic`, or a real batch such as ../shared/data/cifar100_sample.npz).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def main() -> None:
                 "attainment_of_score_range": (found - worst) / (best - worst),
                 "rank_among_all_cells": rank_of(found),
                 "front_hypervolume_ratio": hypervolume(result.pareto_front, reference) / exhaustive_hv,
+                "front_size": len(result.pareto_front),
             })
             row = runs[-1]
             print(f"{strategy:<7} seed {seed}: best {found:.6f} (gap {100 * row['relative_gap_to_exhaustive_best']:.3f}%, "
@@ -92,10 +94,12 @@ def main() -> None:
         "settings": {**base, "evaluations": args.evaluations},
         "unique_cells": len(all_scores),
         "exhaustive_best": {"score": best, "arch": exhaustive.students[0].arch},
+        "exhaustive_front": [{"score": s.score, "params": s.params, "arch": s.arch} for s in exhaustive.pareto_front],
         "runs": runs,
     }
-    (RESULTS / "search_quality.json").write_text(json.dumps(summary, indent=2))
-    print(f"exhaustive best {best:.6f} over {len(all_scores)} cells; written {RESULTS / 'search_quality.json'}")
+    written = RESULTS / f"search_quality_{Path(args.data).stem}.json"
+    written.write_text(json.dumps(summary, indent=2))
+    print(f"exhaustive best {best:.6f} over {len(all_scores)} cells; written {written}")
 
 
 if __name__ == "__main__":
