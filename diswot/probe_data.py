@@ -74,6 +74,11 @@ def load_probe_batch(spec: ProbeDataSpec, num_classes: int) -> ProbeBatch:
             f"classes; pass --num-classes {int(labels.max()) + 1} or data with labels in [0, {num_classes})"
         )
     chosen = _choose(len(labels), spec)
+    if len(chosen) > 1 and (images[chosen] == images[chosen[:1]]).all():
+        raise DiswotError(
+            f"the {len(chosen)} probe images chosen from {spec.source!r} are all the same image: every student "
+            "would look as if it ignored its input; use data with different images"
+        )
     batch = torch.from_numpy(np.ascontiguousarray(images[chosen]))
     return ProbeBatch(_normalise(batch, spec), torch.from_numpy(labels[chosen].astype(np.int64)), spec.source)
 

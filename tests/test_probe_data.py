@@ -41,6 +41,12 @@ def test_label_range_must_fit_the_teacher(tmp_path):
         load_probe_batch(ProbeDataSpec(source=str(tmp_path / "d.npz"), batch_size=8), 10)
 
 
+def test_a_batch_of_one_repeated_image_is_refused(tmp_path):
+    np.savez(tmp_path / "d.npz", x_train=np.full((12, 32, 32, 3), 7, dtype=np.uint8), y_train=np.arange(12) % 3)
+    with pytest.raises(DiswotError, match="all the same image"):
+        load_probe_batch(ProbeDataSpec(source=str(tmp_path / "d.npz"), batch_size=8), 3)
+
+
 def test_missing_file_and_unknown_source_explained(tmp_path):
     with pytest.raises(DiswotError, match="does not exist; data sources are"):
         load_probe_batch(ProbeDataSpec(source=str(tmp_path / "nope.npz")), 10)
