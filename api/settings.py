@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     max_image_size: int = Field(64, ge=8)
     max_num_classes: int = Field(1000, ge=2)
     max_top_k: int = Field(100, ge=1)
+    max_inits: int = Field(8, ge=1, description="Most random inits a request may average per candidate.")
     max_list_length: int = Field(100, ge=1, description="Longest proxy list and largest page of a job listing.")
     max_score_archs: int = Field(32, ge=1, description="Most architectures one synchronous /v1/score call scores.")
     max_body_bytes: int = Field(65536, ge=1024)

@@ -11,7 +11,7 @@ from torch import nn
 from diswot.errors import DiswotError
 from diswot.initialisation import apply_init
 from diswot.network_outputs import NetworkOutputs, batch_statistics_norm, forward_outputs
-from diswot.seeding import derive_seed, seeded_torch
+from diswot.seeding import derive_seed, network_key, seeded_torch
 from search_spaces import Cost, SearchSpace
 from search_spaces.cost import measure_cost
 
@@ -47,13 +47,23 @@ class TeacherState:
 
 class CandidateContext:
     """One candidate student as the proxies see it. The network is built from the canonical architecture with
-    a seed derived from (search seed, canonical architecture), so its score does not depend on order or worker."""
+    a seed derived from (search seed, canonical architecture, init index), so its score does not depend on order
+    or worker."""
 
-    def __init__(self, scorer: "Scorer", space: SearchSpace, arch: Any, canonical: str):
+    def __init__(self, scorer: "Scorer", space: SearchSpace, arch: Any, canonical: str, init_index: int = 0):
         self.scorer = scorer
         self.space = space
         self.arch = arch
         self.canonical = canonical
+        self.init_index = init_index
+
+    @property
+    def network_key(self) -> str:
+        return network_key(self.space.name, self.canonical, self.init_index)
+
+    def another_init(self, init_index: int) -> "CandidateContext":
+        """The same candidate with its `init_index`-th random init (0 is this one's)."""
+        return CandidateContext(self.scorer, self.space, self.arch, self.canonical, init_index)
 
     @property
     def images(self) -> torch.Tensor:
@@ -71,7 +81,7 @@ class CandidateContext:
 
     def build_network(self) -> nn.Module:
         """A fresh copy of the candidate's initialised network (for proxies that train or perturb it)."""
-        with seeded_torch(derive_seed(self.scorer.seed, f"{self.space.name}:{self.canonical}")):
+        with seeded_torch(derive_seed(self.scorer.seed, self.network_key)):
             model = self.space.build(self.space.parse(self.canonical), self.scorer.num_classes)
             apply_init(model, self.scorer.init)
         # Only the probe batch is channels_last: oneDNN then runs every convolution in that layout, and

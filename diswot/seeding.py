@@ -16,6 +16,13 @@ def derive_seed(seed: int, key: str) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
+def network_key(space: str, canonical: str, init_index: int = 0) -> str:
+    """What a candidate network's init seed is derived from: its space and canonical architecture, and, for the
+    second and later of several random inits of one candidate, which init it is."""
+    key = f"{space}:{canonical}"
+    return key if init_index == 0 else f"{key}#init{init_index}"
+
+
 # torch's CPU generator is one per process: searches on several threads (the service's workers) take turns.
 _GLOBAL_GENERATOR_LOCK = threading.RLock()
 

@@ -97,3 +97,23 @@ def test_candidate_costs_come_with_every_record():
     assert 0.26e6 < record.params < 0.29e6  # resnet20 at 10 classes (He et al. 2016: 0.27M)
     assert record.flops > 0 and record.scores["params"] == record.params
     assert set(record.terms) == {"semantic_distance", "relation_distance", "class_correlation_distance"}
+
+
+def test_several_inits_average_each_proxy_over_differently_initialised_students():
+    space = get_space("nb201")
+    single = make_scorer(proxies=("diswot", "synflow"))
+    candidate = single.candidate(space, NB201_CELLS[0])
+    per_init = [single.score_candidate(candidate.another_init(index)) for index in range(3)]
+    weights = [next(c.network.parameters()) for c in (candidate.another_init(i) for i in range(3))]
+    assert not torch.equal(weights[0], weights[1]) and not torch.equal(weights[1], weights[2])
+    averaged = make_scorer(proxies=("diswot", "synflow"), inits=3).score(space, NB201_CELLS[0])
+    for name in ("diswot", "synflow"):
+        assert averaged.scores[name] == pytest.approx(sum(r.scores[name] for r in per_init) / 3, rel=1e-9)
+    assert averaged.terms["semantic_distance"] == pytest.approx(sum(r.terms["semantic_distance"] for r in per_init) / 3)
+    assert per_init[0].scores == single.score(space, NB201_CELLS[0]).scores  # the first init is the one-init score
+
+
+@pytest.mark.parametrize("inits", [0, -1, 1.5, True])
+def test_inits_must_be_a_positive_integer(inits):
+    with pytest.raises(DiswotError, match="inits"):
+        make_scorer(inits=inits)

@@ -36,6 +36,7 @@ def score_router(settings: Settings) -> APIRouter:
             proxies=body.proxies,
             seed=body.seed,
             init=body.init,
+            inits=body.inits,
             device=body.device,
             checkpoint=files["checkpoint"],
         )

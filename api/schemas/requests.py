@@ -97,6 +97,7 @@ def probe_fields(settings: Settings) -> dict[str, Any]:
             Field(SEARCH_DEFAULTS["seed"], ge=0, le=SEED_LIMIT, description="Seed of the probe batch and every init."),
         ),
         init=(Name, Field(SEARCH_DEFAULTS["init"], description=f"Init scheme: {one_of(INIT_SCHEMES)}.")),
+        inits=(int, bounded("inits", 1, settings.max_inits, "Random inits of each student, scores averaged")),
         device=(Name, Field(SEARCH_DEFAULTS["device"], description=f"{one_of(DEVICE_CHOICES)}, or cuda:N.")),
         checkpoint=(
             Optional[Spec],

@@ -47,6 +47,7 @@ def search_command(
     seed: int = typer.Option(0),
     search_seed: Optional[int] = typer.Option(None, help="Seed of the strategy's choices (default: --seed)."),
     init: str = typer.Option("default"),
+    inits: int = typer.Option(1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."),
     device: str = typer.Option("auto"),
     checkpoint: Optional[str] = typer.Option(None),
     top_k: Optional[int] = typer.Option(None, help="Students in the result (default 10; exhaustive: all)."),
@@ -57,7 +58,7 @@ def search_command(
             teacher=teacher, space=space, num_classes=num_classes, strategy=strategy, evaluations=evaluations,
             population=population, sample_size=sample_size, objective=objective, proxies=list(proxy),
             min_params=min_params, max_params=max_params, max_flops=max_flops, data=data, batch_size=batch_size,
-            image_size=image_size, seed=seed, search_seed=search_seed, init=init, device=device,
+            image_size=image_size, seed=seed, search_seed=search_seed, init=init, inits=inits, device=device,
             checkpoint=checkpoint, top_k=top_k,
         )
     )

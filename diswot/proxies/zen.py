@@ -74,7 +74,7 @@ def zen_score(model: nn.Module, x: torch.Tensor, eps: torch.Tensor) -> float:
 
 def _zen(candidate: CandidateContext) -> ProxyValue:
     model = candidate.build_network()
-    with seeded_torch(derive_seed(candidate.scorer.seed, f"zen:{candidate.space.name}:{candidate.canonical}")):
+    with seeded_torch(derive_seed(candidate.scorer.seed, f"zen:{candidate.network_key}")):
         apply_init(model, "gaussian")
     x, eps = gaussian_pair(candidate.images.shape, candidate.scorer.seed, candidate.images.device)
     return ProxyValue(zen_score(model, x, eps))

@@ -44,6 +44,7 @@ class SearchConfig:
     seed: int = 0
     search_seed: Optional[int] = None
     init: str = "default"
+    inits: int = 1  # random inits averaged per candidate
     device: str = "auto"
     checkpoint: Optional[str] = None
     top_k: Optional[int] = None  # students in the result; None: every candidate for exhaustive, else 10
@@ -95,7 +96,7 @@ class SearchConfig:
         _in_field("device", lambda: resolve_device(self.device))
         _in_field("min_params", lambda: self.budget)
         _in_field("data", self.probe_spec)
-        for name, low in (("num_classes", 2), ("evaluations", 1), ("population", 2), ("sample_size", 1), ("top_k", 1)):
+        for name, low in (("num_classes", 2), ("evaluations", 1), ("population", 2), ("sample_size", 1), ("top_k", 1), ("inits", 1)):
             value = getattr(self, name)
             if name == "top_k" and value is None:
                 continue

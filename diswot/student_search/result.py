@@ -9,7 +9,7 @@ from torch import nn
 
 from diswot.initialisation import apply_init
 from diswot.student_search.evaluation import Evaluation
-from diswot.seeding import derive_seed, seeded_torch
+from diswot.seeding import derive_seed, network_key, seeded_torch
 from search_spaces import get_space
 
 
@@ -30,6 +30,7 @@ class StudentSpec:
     init: str
     diswot_version: str
     rank: int = 0
+    inits: int = 1  # random inits its scores are the mean of
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,11 +41,12 @@ class StudentSpec:
 
 
 def build_student(spec: StudentSpec | dict) -> nn.Module:
-    """The student's network, initialised exactly as it was when scored (ready to be trained)."""
+    """The student's network, initialised exactly as it was when scored (the first of its inits, if several
+    were averaged), ready to be trained."""
     if isinstance(spec, dict):
         spec = StudentSpec.from_dict(spec)
     space = get_space(spec.space)
-    with seeded_torch(derive_seed(spec.seed, f"{spec.space}:{spec.arch}")):
+    with seeded_torch(derive_seed(spec.seed, network_key(spec.space, spec.arch))):
         model = space.build(space.parse(spec.arch), spec.num_classes)
         apply_init(model, spec.init)
     return model

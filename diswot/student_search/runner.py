@@ -74,7 +74,9 @@ def search(
         check_budget_reachable(config, space)
     teacher = load_teacher(config.teacher, config.num_classes, checkpoint=config.checkpoint, seed=config.seed)
     probe = load_probe_batch(config.probe_spec(), config.num_classes)
-    scorer = Scorer(teacher, probe, config.proxies, seed=config.seed, init=config.init, device=config.device)
+    scorer = Scorer(
+        teacher, probe, config.proxies, seed=config.seed, init=config.init, device=config.device, inits=config.inits
+    )
     strategy = get_strategy(config.strategy)(space, config, random.Random(config.strategy_seed))
     return SearchLoop(config, space, scorer, strategy, store, on_progress, should_stop).run()
 
@@ -185,6 +187,7 @@ class SearchLoop:
             teacher=self.config.teacher,
             seed=self.config.seed,
             init=self.config.init,
+            inits=self.config.inits,
             diswot_version=diswot.__version__,
             rank=rank,
         )
