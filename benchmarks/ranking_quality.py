@@ -1,6 +1,7 @@
 """Ranking quality of every proxy on NAS-Bench-201, and agreement with an independent implementation.
 
-    python benchmarks/ranking_quality.py [--sample 1000] [--agreement-sample 725] [--datasets cifar10 cifar100] [--jobs 2]
+    python benchmarks/ranking_quality.py [--sample 1000] [--agreement-sample 725] [--datasets cifar10 cifar100]
+        [--jobs 2]
 
 For each dataset:
 1. `diswot correlate` on `--sample` NB201 cells drawn with seed 0 from ../shared/data/nb201_accuracy.csv against
@@ -176,7 +177,8 @@ def format_markdown(document: dict) -> str:
         for proxy, row in agreement["proxies"].items():
             lines.append(
                 f"| {proxy} | {_fmt(row['spearman_with_naslib'])} | {_fmt(row['spearman_with_naslib_cells_as_written'])} "
-                f"| {_fmt(row['ours_spearman_with_test_accuracy'])} | {_fmt(row['naslib_spearman_with_test_accuracy'])} "
+                f"| {_fmt(row['ours_spearman_with_test_accuracy'])} "
+                f"| {_fmt(row['naslib_spearman_with_test_accuracy'])} "
                 f"| {_fmt(row['spearman_with_ours_reseeded'])} |"
             )
         lines.append("")
@@ -212,11 +214,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sample", type=int, default=1000, help="NB201 cells per dataset for correlate.")
     parser.add_argument("--agreement-sample", type=int, default=725, help="NASLib cells per dataset (725 = all).")
-    parser.add_argument("--reseed-sample", type=int, default=200, help="Agreement cells scored again with another init seed.")
+    parser.add_argument("--reseed-sample", type=int, default=200,
+                        help="Agreement cells scored again with another init seed.")
     parser.add_argument("--datasets", nargs="+", default=list(CLASSES), choices=list(CLASSES))
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--timing-sample", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads per process (default: torch's choice).")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads per process (default: torch's choice).")
     parser.add_argument("--jobs", type=int, default=1, help="Datasets scored in parallel processes.")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--details", type=Path, default=None, help="Folder for each dataset's full correlate output.")

@@ -37,7 +37,9 @@ def score_command(
     proxy: List[str] = typer.Option(["diswot"], help="Proxy; repeat for several (the first is `score`)."),
     seed: int = typer.Option(0, help="Seed of the probe batch and of every network's init."),
     init: str = typer.Option("default", help="Init scheme: default (PyTorch) or gaussian (the paper's)."),
-    inits: int = typer.Option(1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."),
+    inits: int = typer.Option(
+        1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."
+    ),
     device: str = typer.Option("auto", help=f"One of {', '.join(DEVICE_CHOICES)}."),
     checkpoint: Optional[str] = typer.Option(None, help="Trained teacher weights (a state dict file)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of records."),

@@ -47,7 +47,9 @@ def search_command(
     seed: int = typer.Option(0),
     search_seed: Optional[int] = typer.Option(None, help="Seed of the strategy's choices (default: --seed)."),
     init: str = typer.Option("default"),
-    inits: int = typer.Option(1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."),
+    inits: int = typer.Option(
+        1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."
+    ),
     device: str = typer.Option("auto"),
     checkpoint: Optional[str] = typer.Option(None),
     top_k: Optional[int] = typer.Option(None, help="Students in the result (default 10; exhaustive: all)."),

@@ -15,7 +15,10 @@ class ProxyValue:
     terms: dict[str, float] = field(default_factory=dict)
 
 
-def worst_when_input_ignored(compute: Callable[["CandidateContext"], ProxyValue]) -> Callable[["CandidateContext"], ProxyValue]:
+ProxyCompute = Callable[["CandidateContext"], ProxyValue]
+
+
+def worst_when_input_ignored(compute: ProxyCompute) -> ProxyCompute:
     """Wraps a teacher-aware proxy: a student whose output does not depend on its input scores -inf.
 
     Such a student (an NB201 cell with no path from input to output) cannot learn, yet its constant output can
@@ -39,7 +42,7 @@ class Proxy:
     raw value, e.g. a distance)."""
 
     name: str
-    compute: Callable[["CandidateContext"], ProxyValue]
+    compute: ProxyCompute
     direction: Literal["max", "min"]
     needs_teacher: bool
     needs_labels: bool

@@ -3,9 +3,9 @@
 Reference: Dong, Liu, Yang, Zhang, Gu, Shao, Li, Xu, "DisWOT: Student Architecture Search for Distillation
 WithOut Training", CVPR 2023. Scores are negated distances, so higher is better. Unlike the official code,
 teacher statistics are computed once on one fixed probe batch (no per-candidate batch, no accumulated
-teacher gradients), the teacher has the student's class count, and the `diswot` proxy really uses the teacher. A student whose output does not
-depend on its input (an NB201 cell with no path from input to output) scores -inf; the paper's formula would
-rank it above most real students (see `worst_when_input_ignored`).
+teacher gradients), the teacher has the student's class count, and the `diswot` proxy really uses the teacher.
+A student whose output does not depend on its input (an NB201 cell with no path from input to output) scores
+-inf; the paper's formula would rank it above most real students (see `worst_when_input_ignored`).
 """
 
 from __future__ import annotations
