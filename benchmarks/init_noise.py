@@ -4,7 +4,10 @@
 
 1. Agreement between inits: `--cells` random canonical NB201 cells scored with init indices 0, 1, 2, ...;
    Spearman between two single inits, and between two disjoint means of `--inits` inits.
-2. What a search picks: aging evolution (1,000 evaluations, resnet56 teacher, batch 64) ranking by one init
+2. The exhaustive optimum (when search_quality.py has written benchmarks/results/nb201_exhaustive_<data>.jsonl):
+   the rank of the best cell's best one-edge neighbour, and the ten best cells' mean score over `--inits`
+   other inits (indices 1, 2, ...) beside their one-init score.
+3. What a search picks: aging evolution (1,000 evaluations, resnet56 teacher, batch 64) ranking by one init
    and by the mean of `--inits` inits, for each search seed; each search's best five students are then scored
    with `--held-out` fresh inits nobody searched with (init indices from 100 on), so a pick that was only a
    lucky init shows as a lower held-out score. The one-init searches read benchmarks/results/
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import random
@@ -32,6 +36,7 @@ from diswot.scorer import Scorer
 from diswot.student_search import JsonlStore, MemoryStore, SearchConfig, search
 from diswot.teachers import load_teacher
 from search_spaces import get_space
+from search_spaces.nb201 import OPS, Cell
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HELD_OUT_START = 100  # init indices no search uses
@@ -39,6 +44,36 @@ HELD_OUT_START = 100  # init indices no search uses
 
 def mean_over_inits(scorer: Scorer, candidate, indices) -> float:
     return statistics.fmean(scorer.score_candidate(candidate.another_init(index)).score for index in indices)
+
+
+def one_edge_neighbours(space, canonical: str) -> set[str]:
+    cell = space.parse(canonical)
+    found = set()
+    for edge in range(len(cell.ops)):
+        for op in OPS:
+            ops = list(cell.ops)
+            ops[edge] = op
+            found.add(space.canonical(Cell(tuple(ops))))
+    return found - {canonical}
+
+
+def exhaustive_optimum(scorer: Scorer, space, cache: Path, inits: int) -> dict:
+    """Is the best cell of one init a peak of its architecture or of its init?"""
+    scores = {e.canonical: e.score for e in JsonlStore(cache).load() if math.isfinite(e.score)}
+    ordered = sorted(scores.values(), reverse=True)
+    top = sorted(scores, key=scores.get, reverse=True)[:10]
+    neighbours = one_edge_neighbours(space, top[0])
+    return {
+        "best_arch": top[0],
+        "median_score": statistics.median(ordered),
+        "best_neighbour_rank": min(1 + sum(s > scores[n] for s in ordered) for n in neighbours if n in scores),
+        "neighbours": len(neighbours),
+        "top10": [
+            {"arch": arch, "one_init_score": scores[arch],
+             f"mean_of_inits_1_to_{inits}": mean_over_inits(scorer, scorer.candidate(space, arch), range(1, inits + 1))}
+            for arch in top
+        ],
+    }
 
 
 def main() -> None:
@@ -72,6 +107,8 @@ def main() -> None:
     print(json.dumps(agreement, indent=2), flush=True)
 
     cache = RESULTS / f"nb201_exhaustive_{Path(args.data).stem}.jsonl"
+    optimum = exhaustive_optimum(scorer, space, cache, args.inits) if cache.exists() else None
+    print(json.dumps(optimum, indent=2), flush=True)
     held_out = range(HELD_OUT_START, HELD_OUT_START + args.held_out)
     picks = []
     for inits in (1, args.inits):
@@ -91,6 +128,7 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "settings": {**base, "inits": args.inits, "held_out_inits": args.held_out},
         "agreement_between_inits": agreement,
+        "exhaustive_optimum": optimum,
         "searches": picks,
         "mean_held_out_of_best": {
             str(inits): statistics.fmean(p["best_held_out_score"] for p in picks if p["inits"] == inits)
