@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from diswot.correlation import correlate, json_safe, rank_correlations
+from diswot.correlation import correlate, json_safe, rank_correlations, read_truth
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.scorer import Scorer
 from search_spaces import get_space
@@ -60,9 +60,14 @@ PUBLISHED_CIFAR100 = {"nwot": 0.80, "synflow": 0.76, "jacob_cov": 0.70, "snip": 
 NASLIB_BATCH = 32
 
 
+def nb201_test_accuracy(dataset: str) -> dict[str, float]:
+    """NB201's 200-epoch test accuracy of every cell on `dataset`, by its arch string."""
+    return dict(read_truth(ACCURACY, "arch_str", f"{dataset}_test"))
+
+
 def best_cell(dataset: str) -> str:
-    with open(ACCURACY, newline="") as handle:
-        return max(csv.DictReader(handle), key=lambda row: float(row[f"{dataset}_test"]))["arch_str"]
+    accuracy = nb201_test_accuracy(dataset)
+    return max(accuracy, key=accuracy.get)
 
 
 def _worst_for_missing(value: str) -> float:
@@ -89,8 +94,7 @@ def agreement_with_naslib(dataset: str, sample: int, reseed_sample: int, device:
     ours = scores_with_seed(0, rows)
     seconds = time.perf_counter() - started
     reseeded = scores_with_seed(1, rows[:reseed_sample])
-    with open(ACCURACY, newline="") as handle:
-        accuracy = {row["arch_str"]: float(row[f"{dataset}_test"]) for row in csv.DictReader(handle)}
+    accuracy = nb201_test_accuracy(dataset)
     as_written = [space.canonical(space.parse(row["arch_str"])) == row["arch_str"] for row in rows]
     truth = [accuracy[row["arch_str"]] for row in rows]
     table = {}

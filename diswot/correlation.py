@@ -31,7 +31,7 @@ from scipy import stats
 from diswot.errors import DiswotError
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.proxies import get_proxy, list_proxies
-from diswot.proxies.ensemble import split_proxy_list
+from diswot.proxies.ensemble import nan_as_worst, ranks_within_set, split_proxy_list
 from diswot.scorer import Scorer
 from diswot.teachers import load_teacher
 from search_spaces import get_space
@@ -45,14 +45,9 @@ BUDGET_PERCENTILES = (25, 50, 75)
 # ---- statistics of one proxy's scores against the ground truth ----------------------------------------------
 
 
-def _worst_for_nan(scores: Sequence[float]) -> np.ndarray:
-    values = np.asarray(scores, dtype=float)
-    return np.where(np.isnan(values), -np.inf, values)
-
-
 def rank_correlations(scores: Sequence[float], truth: Sequence[float]) -> tuple[float, float, float]:
     """(Kendall tau-b, Spearman rho, Pearson r); NaN where undefined (e.g. constant scores)."""
-    values, target = _worst_for_nan(scores), np.asarray(truth, dtype=float)
+    values, target = nan_as_worst(scores), np.asarray(truth, dtype=float)
     if len(values) < 2 or np.all(values == values[0]):
         return math.nan, math.nan, math.nan
     tau = stats.kendalltau(values, target).statistic
@@ -67,7 +62,7 @@ def rank_correlations(scores: Sequence[float], truth: Sequence[float]) -> tuple[
 
 def top_membership(scores: Sequence[float], k: int) -> np.ndarray:
     """P(candidate is among the k highest) under a uniformly random tie-break: 1, 0, or a share for the tied group."""
-    values = _worst_for_nan(scores)
+    values = nan_as_worst(scores)
     kth = np.sort(values)[::-1][k - 1]
     above = values > kth
     tied = values == kth
@@ -103,7 +98,7 @@ def budgeted_pick(
     scores: Sequence[float], truth: Sequence[float], costs: Sequence[float], budget: float, percentile: int = 0
 ) -> BudgetedPick:
     """The proxy's pick among candidates costing at most `budget` (which must admit at least one)."""
-    values, target = _worst_for_nan(scores), np.asarray(truth, dtype=float)
+    values, target = nan_as_worst(scores), np.asarray(truth, dtype=float)
     feasible = np.asarray(costs, dtype=float) <= budget
     if not feasible.any():
         raise DiswotError(f"no candidate fits the budget of {budget:g} parameters")
@@ -218,7 +213,7 @@ class CorrelationReport:
         paths = []
         for row in self.table:
             # Against the proxy's rank: raw scores span many decades (synflow) or include -inf.
-            ranks = stats.rankdata(_worst_for_nan([c.scores[row.proxy] for c in self.candidates]))
+            ranks = ranks_within_set([c.scores[row.proxy] for c in self.candidates])
             figure = Figure(figsize=(5, 4))
             axes = figure.subplots()
             axes.scatter(ranks, truth, s=6, alpha=0.5)

@@ -33,10 +33,15 @@ class RankEnsemble:
         return np.mean([ranks_within_set(scores_by_proxy[member]) for member in self.members], axis=0)
 
 
+def nan_as_worst(scores: Sequence[float]) -> np.ndarray:
+    """The scores as floats, NaN (a proxy that failed) replaced by -inf: the worst score."""
+    values = np.asarray(scores, dtype=float)
+    return np.where(np.isnan(values), -np.inf, values)
+
+
 def ranks_within_set(scores: Sequence[float]) -> np.ndarray:
     """Ranks 1..n, higher for higher scores; ties get their mean rank; NaN ranks last, like -inf."""
-    values = np.asarray(scores, dtype=float)
-    return rankdata(np.where(np.isnan(values), -np.inf, values), method="average")
+    return rankdata(nan_as_worst(scores), method="average")
 
 
 def is_ensemble(name: str) -> bool:
