@@ -1,15 +1,16 @@
 """Search quality: how close aging evolution and NSGA-II get to exhaustive scoring of every NB201 cell.
 
-    python benchmarks/search_quality.py [--evaluations 1000] [--seeds 0 1 2] [--data synthetic]
+    python benchmarks/search_quality.py [--evaluations 1000] [--seeds 0 1 2] [--data synthetic] [--inits 1]
 
-Scores every unique NB201 cell once (resnet56 teacher, batch 64, seed 0; the scores are stored in
-benchmarks/results/nb201_exhaustive_<data>.jsonl, so a stopped run resumes), then runs aging evolution, NSGA-II
+Scores every unique NB201 cell once (resnet56 teacher, batch 64, seed 0, `--inits` random inits of each student
+averaged; the scores are stored in benchmarks/results/nb201_exhaustive_<data>[_inits<N>].jsonl, so a stopped
+run resumes), then runs aging evolution, NSGA-II
 and random search for each search seed with the same teacher, probe batch and scoring seed. The searches read
 scores from a copy of the exhaustive store (a candidate's score depends only on the scoring seed and its
 canonical architecture, so this is what they would compute) and are compared with the exhaustive optimum:
 the best score's relative gap and its rank among all cells, and the hypervolume of NSGA-II's front against
-the exhaustive front. Writes benchmarks/results/search_quality_<data>.json (`--data` as `diswot search` takes
-it: `synthetic`, or a real batch such as ../shared/data/cifar100_sample.npz).
+the exhaustive front. Writes benchmarks/results/search_quality_<data>[_inits<N>].json (`--data` as
+`diswot search` takes it: `synthetic`, or a real batch such as ../shared/data/cifar100_sample.npz).
 """
 
 from __future__ import annotations
@@ -42,12 +43,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--data", default="synthetic")
     parser.add_argument("--teacher", default="resnet56")
+    parser.add_argument("--inits", type=int, default=1, help="random inits averaged per student, as `diswot search`")
     args = parser.parse_args()
 
     base = dict(teacher=args.teacher, space="nb201", num_classes=100, batch_size=64, seed=0, data=args.data,
-                top_k=10, device="cpu")
+                top_k=10, device="cpu", inits=args.inits)
+    label = Path(args.data).stem + (f"_inits{args.inits}" if args.inits > 1 else "")
     RESULTS.mkdir(exist_ok=True)
-    cache = JsonlStore(RESULTS / f"nb201_exhaustive_{Path(args.data).stem}.jsonl")
+    cache = JsonlStore(RESULTS / f"nb201_exhaustive_{label}.jsonl")
     with tqdm(desc="exhaustive", unit="cand") as bar:
         exhaustive = search(SearchConfig.from_dict({**base, "strategy": "exhaustive"}), store=cache,
                             on_progress=lambda p: bar.update(p.evaluations - bar.n))
@@ -97,7 +100,7 @@ def main() -> None:
         "exhaustive_front": [{"score": s.score, "params": s.params, "arch": s.arch} for s in exhaustive.pareto_front],
         "runs": runs,
     }
-    written = RESULTS / f"search_quality_{Path(args.data).stem}.json"
+    written = RESULTS / f"search_quality_{label}.json"
     written.write_text(json.dumps(summary, indent=2))
     print(f"exhaustive best {best:.6f} over {len(all_scores)} cells; written {written}")
 

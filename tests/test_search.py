@@ -126,14 +126,17 @@ def every_nb201_cell_scored():
     return store
 
 
-@pytest.mark.parametrize("strategy", ["ga", "nsga2"])
-def test_a_converged_population_keeps_proposing_new_cells_until_the_budget_is_spent(strategy, every_nb201_cell_scored):
-    # A small population converges within a few generations; from then on crossover and mutation alone
-    # mostly propose cells already evaluated, and without duplicate elimination the search stalls early.
+@pytest.mark.parametrize("strategy, population, sample_size", [("aging", 100, 10), ("ga", 8, 3), ("nsga2", 8, 3)])
+def test_a_converged_population_keeps_proposing_new_cells_until_the_budget_is_spent(
+    strategy, population, sample_size, every_nb201_cell_scored
+):
+    # A converged population proposes mostly cells already evaluated (GA/NSGA-II: a small population within a
+    # few generations; aging: its defaults, once the best member's neighbours are known and its repeats fill
+    # the population). Without duplicate elimination the search stalls early (aging: after 540 of these 1,000).
     store = MemoryStore()
     store.evaluations = every_nb201_cell_scored.load()
     config = SearchConfig(teacher="resnet8", space="nb201", num_classes=10, batch_size=2, strategy=strategy,
-                          population=8, sample_size=3, evaluations=1000, search_seed=0)
+                          population=population, sample_size=sample_size, evaluations=1000, search_seed=0)
     result = diswot.search(config, store=store)
     assert result.evaluations == 1000 and result.stop_reason == "evaluations reached"
 
