@@ -43,7 +43,8 @@ HELD_OUT_START = 100  # init indices no search uses
 
 
 def mean_over_inits(scorer: Scorer, candidate, indices) -> float:
-    return statistics.fmean(scorer.score_candidate(candidate.another_init(index)).score for index in indices)
+    """The `diswot` score averaged over the given init indices (`--inits N` averages indices 0..N-1)."""
+    return Scorer.mean_over_inits(scorer.proxies[0], [candidate.another_init(index) for index in indices])[0]
 
 
 def one_edge_neighbours(space, canonical: str) -> set[str]:

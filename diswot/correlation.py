@@ -276,6 +276,7 @@ def correlate(
     device: str = "auto",
     checkpoint: str | None = None,
     timing_sample: int = 20,
+    inits: int = 1,
     on_scored: Callable[[int, int], None] | None = None,
 ) -> CorrelationReport:
     """Score the architectures of a ground-truth CSV with `proxies` and measure how well each ranks them.
@@ -283,7 +284,8 @@ def correlate(
     `sample` rows are drawn with `seed` (all rows by default). Each distinct canonical architecture is scored
     once. Timing: on `timing_sample` distinct candidates (after a first, warm-up one) each proxy runs alone on a
     freshly built candidate (network construction and its own passes included; an ensemble costs the sum of
-    its members); the rest are scored with shared work. Either way the scores are the same.
+    its members); the rest are scored with shared work. Either way the scores are the same. With `inits` > 1
+    every score is the mean over that many random inits of the student, as `diswot score --inits` gives it.
     """
     search_space = get_space(space)
     rows = read_truth(truth, arch_column, truth_column)
@@ -297,7 +299,9 @@ def correlate(
     data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
     teacher_model = None if teacher is None else load_teacher(teacher, num_classes, checkpoint=checkpoint, seed=seed)
     probe = load_probe_batch(data_spec, num_classes)
-    scorer = Scorer(teacher_model, probe, to_score, seed=seed, init=init, device=device, num_classes=num_classes)
+    scorer = Scorer(
+        teacher_model, probe, to_score, seed=seed, init=init, device=device, num_classes=num_classes, inits=inits
+    )
 
     canonical_of = [search_space.canonical(arch) for _, arch, _ in parsed]
     distinct = list(dict.fromkeys(canonical_of))
@@ -310,7 +314,8 @@ def correlate(
             values = {}
             for proxy in scorer.proxies:
                 started = time.perf_counter()
-                values[proxy.name] = float(proxy.compute(scorer.candidate(search_space, canonical)).score)
+                variants = scorer.init_variants(scorer.candidate(search_space, canonical))
+                values[proxy.name] = scorer.mean_over_inits(proxy, variants)[0]
                 seconds[proxy.name] += time.perf_counter() - started
             scored[canonical] = (values, scorer.candidate(search_space, canonical).cost.params)
         else:
@@ -338,8 +343,8 @@ def correlate(
         truth=str(truth), arch_column=arch_column, truth_column=truth_column, space=space, teacher=teacher,
         checkpoint=checkpoint, proxies=names, ensembles=[asdict(e) for e in ensembles], data=data_spec.source,
         batch_size=data_spec.batch_size, image_size=data_spec.image_size, num_classes=num_classes, sample=sample,
-        rows=len(candidates), distinct_candidates=len(distinct), seed=seed, init=init, device=str(scorer.device),
-        timing_sample=timed,
+        rows=len(candidates), distinct_candidates=len(distinct), seed=seed, init=init, inits=inits,
+        device=str(scorer.device), timing_sample=timed,
     )
     return CorrelationReport(settings, table, candidates)
 

@@ -105,16 +105,28 @@ class Scorer:
         """Score one architecture (an arch object or its string)."""
         return self.score_candidate(self.candidate(space, arch))
 
+    def init_variants(self, candidate: CandidateContext) -> list[CandidateContext]:
+        """The candidate under each of the scorer's inits; init 0 is the candidate itself."""
+        return [candidate] + [candidate.another_init(index) for index in range(1, self.inits)]
+
+    @staticmethod
+    def mean_over_inits(proxy: Proxy, variants: Sequence[CandidateContext]) -> tuple[float, dict[str, float]]:
+        """One proxy's score and terms, each the mean over the student's init variants."""
+        values = [proxy.compute(each) for each in variants]
+        terms = {
+            name: statistics.fmean(float(value.terms[name]) for value in values if name in value.terms)
+            for name in dict.fromkeys(name for value in values for name in value.terms)
+        }
+        return statistics.fmean(float(value.score) for value in values), terms
+
     def score_candidate(self, candidate: CandidateContext) -> CandidateScore:
         started = time.perf_counter()
-        inits = [candidate] + [candidate.another_init(index) for index in range(1, self.inits)]
+        variants = self.init_variants(candidate)  # shared by every proxy: each network is built once
         scores: dict[str, float] = {}
         terms: dict[str, float] = {}
         for proxy in self.proxies:
-            values = [proxy.compute(each) for each in inits]
-            scores[proxy.name] = statistics.fmean(float(value.score) for value in values)
-            for name in dict.fromkeys(name for value in values for name in value.terms):
-                terms[name] = statistics.fmean(float(value.terms[name]) for value in values if name in value.terms)
+            scores[proxy.name], proxy_terms = self.mean_over_inits(proxy, variants)
+            terms.update(proxy_terms)
         cost = candidate.cost
         return CandidateScore(
             space=candidate.space.name,

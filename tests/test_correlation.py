@@ -16,7 +16,10 @@ from diswot.correlation import (
     top_membership,
     top_share,
 )
+from diswot.probe_data import load_probe_batch
 from diswot.proxies.ensemble import RankEnsemble, ranks_within_set, split_proxy_list
+from diswot.scorer import Scorer
+from search_spaces import get_space
 
 CELLS = [
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
@@ -130,6 +133,22 @@ def test_correlate_a_small_table(tmp_path):
     assert {p.name for p in written} >= {"ranking_quality.csv", "ranking_quality.json", "scores.csv", "scatter_params.png"}
     document = json.loads((tmp_path / "out" / "ranking_quality.json").read_text())
     assert document["table"][1]["proxy"] == "synflow" and len(document["candidates"]) == 6
+
+
+def test_correlate_with_several_inits_averages_each_student_over_them(tmp_path):
+    table = tmp_path / "truth.csv"
+    table.write_text("arch,acc\n" + "".join(f"{a},{t}\n" for a, t in zip(CELLS, [70.0, 52.0, 60.0, 30.0, 10.0])))
+    data = ProbeDataSpec(batch_size=8, image_size=16)
+    # timing_sample=2: candidates 1 and 2 take the per-proxy timed path, the others the shared one
+    report = correlate(table, "arch", "acc", proxies=["synflow"], num_classes=10, data=data, timing_sample=2, inits=2)
+    one_init = Scorer(None, load_probe_batch(data, 10), ["synflow"], device="cpu", num_classes=10)
+    space = get_space("nb201")
+    for cell, scored in zip(CELLS, report.candidates):
+        candidate = one_init.candidate(space, cell)
+        by_init = [one_init.score_candidate(candidate.another_init(index)).score for index in (0, 1)]
+        assert by_init[0] != by_init[1]
+        assert scored.scores["synflow"] == pytest.approx((by_init[0] + by_init[1]) / 2, rel=1e-9)
+    assert report.settings["inits"] == 2
 
 
 def test_correlate_rejects_a_missing_column(tmp_path):

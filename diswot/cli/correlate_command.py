@@ -33,6 +33,9 @@ def correlate_command(
     num_classes: int = typer.Option(100, help="Classes of teacher and students."),
     seed: int = typer.Option(0, help="Seed of the row sample, the probe batch and every network's init."),
     init: str = typer.Option("default", help="Init scheme: default (PyTorch) or gaussian (the DisWOT paper's)."),
+    inits: int = typer.Option(
+        1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."
+    ),
     device: str = typer.Option("auto", help=f"One of {', '.join(DEVICE_CHOICES)}."),
     checkpoint: Optional[str] = typer.Option(None, help="Trained teacher weights (a state dict file)."),
     timing_sample: int = typer.Option(20, help="Candidates on which each proxy is timed alone."),
@@ -50,7 +53,7 @@ def correlate_command(
         report = correlate(
             truth, arch_column, truth_column, space=space, teacher=teacher, proxies=names, data=data_spec,
             num_classes=num_classes, sample=sample, seed=seed, init=init, device=device, checkpoint=checkpoint,
-            timing_sample=timing_sample, on_scored=advance,
+            timing_sample=timing_sample, inits=inits, on_scored=advance,
         )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
