@@ -36,7 +36,7 @@ from diswot.scorer import Scorer
 from diswot.student_search import JsonlStore, MemoryStore, SearchConfig, search
 from diswot.teachers import load_teacher
 from search_spaces import get_space
-from search_spaces.nb201 import OPS, Cell
+from search_spaces.nb201 import one_edge_neighbours
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HELD_OUT_START = 100  # init indices no search uses
@@ -47,23 +47,12 @@ def mean_over_inits(scorer: Scorer, candidate, indices) -> float:
     return Scorer.mean_over_inits(scorer.proxies[0], [candidate.another_init(index) for index in indices])[0]
 
 
-def one_edge_neighbours(space, canonical: str) -> set[str]:
-    cell = space.parse(canonical)
-    found = set()
-    for edge in range(len(cell.ops)):
-        for op in OPS:
-            ops = list(cell.ops)
-            ops[edge] = op
-            found.add(space.canonical(Cell(tuple(ops))))
-    return found - {canonical}
-
-
 def exhaustive_optimum(scorer: Scorer, space, cache: Path, inits: int) -> dict:
     """Is the best cell of one init a peak of its architecture or of its init?"""
     scores = {e.canonical: e.score for e in JsonlStore(cache).load() if math.isfinite(e.score)}
     ordered = sorted(scores.values(), reverse=True)
     top = sorted(scores, key=scores.get, reverse=True)[:10]
-    neighbours = one_edge_neighbours(space, top[0])
+    neighbours = one_edge_neighbours(space.parse(top[0]))
     return {
         "best_arch": top[0],
         "median_score": statistics.median(ordered),

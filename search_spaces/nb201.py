@@ -208,6 +208,19 @@ class ReLUConvBN(nn.Sequential):
         super().__init__(nn.ReLU(), ConvBN(in_channels, out_channels, kernel_size, stride))
 
 
+def one_edge_neighbours(cell: Cell) -> set[str]:
+    """The distinct canonical cells one edge change away from `cell` (what one mutation can reach), without
+    `cell` itself: a change on a dead edge leaves the cell as it was."""
+    found = set()
+    for edge, current in enumerate(_require_cell(cell).ops):
+        for op in OPS:
+            if op != current:
+                ops = list(cell.ops)
+                ops[edge] = op
+                found.add(format_cell(canonical_cell(Cell(tuple(ops)))))
+    return found - {format_cell(canonical_cell(cell))}
+
+
 def edge_module(op: str, channels: int) -> nn.Module:
     """The module of one edge; a convolution edge's leading ReLU is applied by the cell (see CellBlock)."""
     if op == "skip_connect":

@@ -20,6 +20,7 @@ from search_spaces.nb201 import (
     format_cell,
     from_naslib,
     from_nni,
+    one_edge_neighbours,
     parse_cell,
     prune_dead_edges,
     swap_intermediate_nodes,
@@ -307,3 +308,16 @@ def test_analytic_cost_equals_measured_cost():
         cell = space.sample(rng)
         for classes, size in ((10, 32), (100, 16)):
             assert space.cost(cell, classes, size) == measure_cost(space.build(cell, classes), size)
+
+
+def test_one_edge_neighbours():
+    # 6 edges x 4 other ops of the all-3x3 cell, but `none` on 0->1 and `none` on 2->3 both leave one intermediate
+    # node feeding the output through one conv: the same cell once nodes 1 and 2 are swapped.
+    neighbours = one_edge_neighbours(Cell(("nor_conv_3x3",) * 6))
+    assert len(neighbours) == 23
+    assert "|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|" in neighbours
+    # From the all-`none` cell only an op on the input->output edge makes a live cell; any other single edge is
+    # dead, so canonically the cell itself.
+    assert one_edge_neighbours(Cell(("none",) * 6)) == {
+        format_cell(Cell(("none", "none", "none", op, "none", "none"))) for op in OPS if op != "none"
+    }
