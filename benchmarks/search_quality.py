@@ -1,10 +1,11 @@
 """Search quality: how close aging evolution and NSGA-II get to exhaustive scoring of every NB201 cell.
 
     python benchmarks/search_quality.py [--evaluations 1000] [--seeds 0 1 ... 9] [--data synthetic] [--inits 1]
+                                        [--shared-init]
 
 Scores every unique NB201 cell once (resnet56 teacher, batch 64, seed 0, `--inits` random inits of each student
-averaged; the scores are stored in benchmarks/results/nb201_exhaustive_<data>[_inits<N>].jsonl, so a stopped
-run resumes), then runs aging evolution, NSGA-II
+averaged, `--shared-init` as `diswot search` takes it; the scores are stored in benchmarks/results/
+nb201_exhaustive_<label>.jsonl, label = <data>[_inits<N>][_shared], so a stopped run resumes), then runs aging evolution, NSGA-II
 and random search for each search seed with the same teacher, probe batch and scoring seed. The searches read
 scores from a copy of the exhaustive store (a candidate's score depends only on the scoring seed and its
 canonical architecture, so this is what they would compute) and are compared with the exhaustive optimum:
@@ -12,7 +13,7 @@ the best score's relative gap and its rank among all cells, and the hypervolume 
 the exhaustive front, and the evaluation at which a search first reached the exhaustive best. The landscape is
 described by how isolated its top is: the rank of the best cell's best one-edge neighbour and how many of the
 hundred best cells are local optima (better than every one-edge neighbour). Writes benchmarks/results/
-search_quality_<data>[_inits<N>].json and .png (best score against evaluations, each run a line) (`--data` as
+search_quality_<label>.json and .png (best score against evaluations, each run a line) (`--data` as
 `diswot search` takes it: `synthetic`, or a real batch such as ../shared/data/cifar100_sample.npz).
 """
 
@@ -88,11 +89,12 @@ def main() -> None:
     parser.add_argument("--data", default="synthetic")
     parser.add_argument("--teacher", default="resnet56")
     parser.add_argument("--inits", type=int, default=1, help="random inits averaged per student, as `diswot search`")
+    parser.add_argument("--shared-init", action="store_true", help="layers drawn by name, as `diswot search`")
     args = parser.parse_args()
 
     base = dict(teacher=args.teacher, space="nb201", num_classes=100, batch_size=64, seed=0, data=args.data,
-                top_k=10, device="cpu", inits=args.inits)
-    label = Path(args.data).stem + (f"_inits{args.inits}" if args.inits > 1 else "")
+                top_k=10, device="cpu", inits=args.inits, shared_init=args.shared_init)
+    label = Path(args.data).stem + (f"_inits{args.inits}" if args.inits > 1 else "") + ("_shared" if args.shared_init else "")
     RESULTS.mkdir(exist_ok=True)
     cache = JsonlStore(RESULTS / f"nb201_exhaustive_{label}.jsonl")
     with tqdm(desc="exhaustive", unit="cand") as bar:
@@ -151,7 +153,7 @@ def main() -> None:
         "runs": runs,
     }
     plot = RESULTS / f"search_quality_{label}.png"
-    plot_runs(curves, best, f"NB201, {args.teacher} teacher, {args.data}, inits {args.inits}: "
+    plot_runs(curves, best, f"NB201, {args.teacher} teacher, {label}: "
                           f"{len(args.seeds)} seeds per strategy", plot)
     written = RESULTS / f"search_quality_{label}.json"
     written.write_text(json.dumps(summary, indent=2))

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from diswot.errors import DiswotError
-from diswot.initialisation import apply_init
+from diswot.initialisation import build_initialised
 from diswot.network_outputs import NetworkOutputs, batch_statistics_norm, forward_outputs
-from diswot.seeding import derive_seed, network_key, seeded_torch
+from diswot.seeding import network_key
 from search_spaces import Cost, SearchSpace
 from search_spaces.cost import measure_cost
 
@@ -81,9 +81,10 @@ class CandidateContext:
 
     def build_network(self) -> nn.Module:
         """A fresh copy of the candidate's initialised network (for proxies that train or perturb it)."""
-        with seeded_torch(derive_seed(self.scorer.seed, self.network_key)):
-            model = self.space.build(self.space.parse(self.canonical), self.scorer.num_classes)
-            apply_init(model, self.scorer.init)
+        model = build_initialised(
+            self.space, self.canonical, self.scorer.num_classes, seed=self.scorer.seed, scheme=self.scorer.init,
+            init_index=self.init_index, shared=self.scorer.shared_init,
+        )
         # Only the probe batch is channels_last: oneDNN then runs every convolution in that layout, and
         # converting the (small) weights of each new network would cost more than it saves.
         return model.to(self.scorer.device)

@@ -277,6 +277,7 @@ def correlate(
     checkpoint: str | None = None,
     timing_sample: int = 20,
     inits: int = 1,
+    shared_init: bool = False,
     on_scored: Callable[[int, int], None] | None = None,
 ) -> CorrelationReport:
     """Score the architectures of a ground-truth CSV with `proxies` and measure how well each ranks them.
@@ -300,7 +301,8 @@ def correlate(
     teacher_model = None if teacher is None else load_teacher(teacher, num_classes, checkpoint=checkpoint, seed=seed)
     probe = load_probe_batch(data_spec, num_classes)
     scorer = Scorer(
-        teacher_model, probe, to_score, seed=seed, init=init, device=device, num_classes=num_classes, inits=inits
+        teacher_model, probe, to_score, seed=seed, init=init, device=device, num_classes=num_classes, inits=inits,
+        shared_init=shared_init,
     )
 
     canonical_of = [search_space.canonical(arch) for _, arch, _ in parsed]
@@ -344,7 +346,7 @@ def correlate(
         checkpoint=checkpoint, proxies=names, ensembles=[asdict(e) for e in ensembles], data=data_spec.source,
         batch_size=data_spec.batch_size, image_size=data_spec.image_size, num_classes=num_classes, sample=sample,
         rows=len(candidates), distinct_candidates=len(distinct), seed=seed, init=init, inits=inits,
-        device=str(scorer.device), timing_sample=timed,
+        shared_init=shared_init, device=str(scorer.device), timing_sample=timed,
     )
     return CorrelationReport(settings, table, candidates)
 

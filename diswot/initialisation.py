@@ -1,11 +1,17 @@
-"""Weight initialisation schemes for scoring at initialisation."""
+"""Weight initialisation schemes for scoring at initialisation, and how a candidate's network is initialised."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from diswot.errors import DiswotError
+from diswot.seeding import derive_seed, network_key, seeded_torch
+
+if TYPE_CHECKING:
+    from search_spaces import SearchSpace
 
 INIT_SCHEMES = ("default", "gaussian")
 
@@ -31,3 +37,38 @@ def apply_init(model: nn.Module, scheme: str) -> None:
         elif isinstance(module, nn.modules.batchnorm._BatchNorm) and module.affine:
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
+
+
+def build_initialised(
+    space: SearchSpace,
+    canonical: str,
+    num_classes: int,
+    *,
+    seed: int,
+    scheme: str,
+    init_index: int = 0,
+    shared: bool = False,
+) -> nn.Module:
+    """A candidate's network as it is scored. By default one seed per student, derived from (seed, space,
+    canonical architecture, init index). With `shared`, common random numbers across students: every layer
+    is drawn from a seed derived from (seed, init index, layer name, weight shapes), so students that have
+    the same layer (an NB201 edge, the stem, the classifier) start it from the same weights and differ only
+    where their architectures differ."""
+    with seeded_torch(derive_seed(seed, network_key(space.name, canonical, init_index))):
+        model = space.build(space.parse(canonical), num_classes)
+        apply_init(model, scheme)
+        if shared:
+            draw_layers_by_name(model, seed, scheme, init_index)
+    return model
+
+
+@torch.no_grad()
+def draw_layers_by_name(model: nn.Module, seed: int, scheme: str, init_index: int) -> None:
+    """Re-draw each layer that holds weights (PyTorch's `reset_parameters`, then `scheme`) from its own seed."""
+    for name, module in model.named_modules():
+        weights = list(module.parameters(recurse=False))
+        if weights and hasattr(module, "reset_parameters"):
+            shapes = ",".join("x".join(str(size) for size in weight.shape) for weight in weights)
+            torch.manual_seed(derive_seed(seed, f"layer:{name}:{shapes}#init{init_index}"))
+            module.reset_parameters()
+            apply_init(module, scheme)

@@ -58,6 +58,7 @@ class Scorer:
         channels_last: bool = True,
         num_classes: int | None = None,
         inits: int = 1,
+        shared_init: bool = False,
     ):
         if not proxies:
             raise DiswotError("at least one proxy is needed")
@@ -68,6 +69,9 @@ class Scorer:
         self.seed = seed
         self.init = check_init_scheme(init)
         self.inits = check_inits(inits)
+        if not isinstance(shared_init, bool):
+            raise DiswotError(f"shared_init must be true or false, got {shared_init!r}")
+        self.shared_init = shared_init
         self.device = resolve_device(device)
         self.channels_last = channels_last and self.device.type == "cpu"
         # Without a teacher, `num_classes` says the students' class count (a small probe batch may not show every label).

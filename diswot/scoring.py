@@ -21,6 +21,7 @@ def score(
     seed: int = 0,
     init: str = "default",
     inits: int = 1,
+    shared_init: bool = False,
     device: str = "auto",
     checkpoint: str | None = None,
     on_scored: Callable[[CandidateScore], None] | None = None,
@@ -34,7 +35,9 @@ def score(
     data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
     teacher_model = load_teacher(teacher, num_classes, checkpoint=checkpoint, seed=seed)
     probe = load_probe_batch(data_spec, num_classes)
-    scorer = Scorer(teacher_model, probe, proxies, seed=seed, init=init, device=device, inits=inits)
+    scorer = Scorer(
+        teacher_model, probe, proxies, seed=seed, init=init, device=device, inits=inits, shared_init=shared_init
+    )
     results = []
     for arch in parsed:
         result = scorer.score(search_space, arch)

@@ -111,6 +111,7 @@ def test_a_job_is_accepted_runs_and_returns_ranked_students(service):
         ("batch_size", 17, "field 'batch_size': Input should be less than or equal to 16"),
         ("top_k", 6, "field 'top_k': Input should be less than or equal to 5"),
         ("inits", 9, "field 'inits': Input should be less than or equal to 8"),
+        ("shared_init", "maybe", "field 'shared_init': Input should be a valid boolean"),
         ("image_size", 64, "field 'image_size': Input should be less than or equal to 32"),
         ("num_classes", 1000, "field 'num_classes': Input should be less than or equal to 100"),
         ("proxies", ["diswot"] * 5, "field 'proxies': List should have at most 4 items"),

@@ -113,6 +113,36 @@ def test_several_inits_average_each_proxy_over_differently_initialised_students(
     assert per_init[0].scores == single.score(space, NB201_CELLS[0]).scores  # the first init is the one-init score
 
 
+@pytest.mark.parametrize("scheme", ["default", "gaussian"])
+def test_shared_init_starts_every_layer_two_students_share_from_the_same_weights(scheme):
+    space = get_space("nb201")
+    # the two cells differ on edge 1->2 only (3x3 conv against 1x1 conv)
+    first = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    second = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+    def weights(cell, shared, init_index=0):
+        scorer = make_scorer(init=scheme, shared_init=shared)
+        return scorer.candidate(space, cell).another_init(init_index).network.state_dict()
+
+    a, b = weights(first, True), weights(second, True)
+    common = [k for k in a if k in b and a[k].shape == b[k].shape and a[k].is_floating_point()]
+    differing = [k for k in a if k in b and a[k].shape != b[k].shape]
+    assert {k.split(".edges.")[1].split(".")[0] for k in differing if ".edges." in k} == {"1_2"}
+    random_layers = [k for k in common if k.endswith("weight") and a[k].dim() > 1]  # conv and linear weights
+    assert len(random_layers) > 50
+    assert all(torch.equal(a[k], b[k]) for k in common)
+    # per-student seeds (the default) share nothing, and another init of the same student is another draw
+    a_own, b_own = weights(first, False), weights(second, False)
+    assert not any(torch.equal(a_own[k], b_own[k]) for k in random_layers)
+    a_again = weights(first, True, init_index=1)
+    assert not any(torch.equal(a[k], a_again[k]) for k in random_layers)
+
+
+def test_shared_init_must_be_a_boolean():
+    with pytest.raises(DiswotError, match="shared_init must be true or false"):
+        make_scorer(shared_init="yes")
+
+
 @pytest.mark.parametrize("inits", [0, -1, 1.5, True])
 def test_inits_must_be_a_positive_integer(inits):
     with pytest.raises(DiswotError, match="inits"):

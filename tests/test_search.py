@@ -83,6 +83,7 @@ def test_budget_is_respected_and_unreachable_budget_fails_early():
         ("teacher", "resnet57", "did you mean 'resnet56'"),
         ("objective", "latency", "params, flops"),
         ("inits", 0, "integer >= 1"),
+        ("shared_init", "yes", "true or false"),
         ("colour", "red", "unknown field"),
     ],
 )
@@ -141,13 +142,13 @@ def test_a_converged_population_keeps_proposing_new_cells_until_the_budget_is_sp
     assert result.evaluations == 1000 and result.stop_reason == "evaluations reached"
 
 
-@pytest.mark.parametrize("inits", [1, 2])
-def test_student_spec_rebuilds_the_scored_network(tmp_path, inits):
-    result = diswot.search(**SMALL, strategy="random", evaluations=3, inits=inits)
+@pytest.mark.parametrize("inits, shared_init", [(1, False), (2, False), (1, True)])
+def test_student_spec_rebuilds_the_scored_network(tmp_path, inits, shared_init):
+    result = diswot.search(**SMALL, strategy="random", evaluations=3, inits=inits, shared_init=shared_init)
     spec = result.students[0]
-    assert spec.inits == inits
+    assert spec.inits == inits and spec.shared_init == shared_init
     rebuilt = diswot.score("resnet8", spec.space, [spec.arch], num_classes=10, data=diswot.ProbeDataSpec(batch_size=8),
-                           inits=inits)
+                           inits=inits, shared_init=shared_init)
     assert rebuilt[0].score == pytest.approx(spec.score, rel=1e-6)
     model = build_student(StudentSpec.from_dict(json.loads(json.dumps(spec.to_dict()))))
     assert sum(p.numel() for p in model.parameters()) == spec.params

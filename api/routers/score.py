@@ -37,6 +37,7 @@ def score_router(settings: Settings) -> APIRouter:
             seed=body.seed,
             init=body.init,
             inits=body.inits,
+            shared_init=body.shared_init,
             device=body.device,
             checkpoint=files["checkpoint"],
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import MISSING, fields
 from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
 from api.settings import Settings
 from diswot.devices import DEVICE_CHOICES
@@ -98,6 +98,10 @@ def probe_fields(settings: Settings) -> dict[str, Any]:
         ),
         init=(Name, Field(SEARCH_DEFAULTS["init"], description=f"Init scheme: {one_of(INIT_SCHEMES)}.")),
         inits=(int, bounded("inits", 1, settings.max_inits, "Random inits of each student, scores averaged")),
+        shared_init=(
+            StrictBool,
+            Field(SEARCH_DEFAULTS["shared_init"], description="Draw every layer from a seed of its name and shape."),
+        ),
         device=(Name, Field(SEARCH_DEFAULTS["device"], description=f"{one_of(DEVICE_CHOICES)}, or cuda:N.")),
         checkpoint=(
             Optional[Spec],

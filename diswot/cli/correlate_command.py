@@ -36,6 +36,10 @@ def correlate_command(
     inits: int = typer.Option(
         1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."
     ),
+    shared_init: bool = typer.Option(
+        False, "--shared-init", help="Draw every layer from a seed of its name and shape: students that share a "
+        "layer start it alike (common random numbers; a smoother landscape for the search)."
+    ),
     device: str = typer.Option("auto", help=f"One of {', '.join(DEVICE_CHOICES)}."),
     checkpoint: Optional[str] = typer.Option(None, help="Trained teacher weights (a state dict file)."),
     timing_sample: int = typer.Option(20, help="Candidates on which each proxy is timed alone."),
@@ -53,7 +57,7 @@ def correlate_command(
         report = correlate(
             truth, arch_column, truth_column, space=space, teacher=teacher, proxies=names, data=data_spec,
             num_classes=num_classes, sample=sample, seed=seed, init=init, device=device, checkpoint=checkpoint,
-            timing_sample=timing_sample, inits=inits, on_scored=advance,
+            timing_sample=timing_sample, inits=inits, shared_init=shared_init, on_scored=advance,
         )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))

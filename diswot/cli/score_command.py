@@ -40,6 +40,10 @@ def score_command(
     inits: int = typer.Option(
         1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."
     ),
+    shared_init: bool = typer.Option(
+        False, "--shared-init", help="Draw every layer from a seed of its name and shape: students that share a "
+        "layer start it alike (common random numbers; a smoother landscape for the search)."
+    ),
     device: str = typer.Option("auto", help=f"One of {', '.join(DEVICE_CHOICES)}."),
     checkpoint: Optional[str] = typer.Option(None, help="Trained teacher weights (a state dict file)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of records."),
@@ -57,6 +61,7 @@ def score_command(
             seed=seed,
             init=init,
             inits=inits,
+            shared_init=shared_init,
             device=device,
             checkpoint=checkpoint,
             on_scored=lambda _: bar.update(),

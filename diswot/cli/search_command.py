@@ -50,6 +50,10 @@ def search_command(
     inits: int = typer.Option(
         1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."
     ),
+    shared_init: bool = typer.Option(
+        False, "--shared-init", help="Draw every layer from a seed of its name and shape: students that share a "
+        "layer start it alike (common random numbers; a smoother landscape for the search)."
+    ),
     device: str = typer.Option("auto"),
     checkpoint: Optional[str] = typer.Option(None),
     top_k: Optional[int] = typer.Option(None, help="Students in the result (default 10; exhaustive: all)."),
@@ -60,8 +64,8 @@ def search_command(
             teacher=teacher, space=space, num_classes=num_classes, strategy=strategy, evaluations=evaluations,
             population=population, sample_size=sample_size, objective=objective, proxies=list(proxy),
             min_params=min_params, max_params=max_params, max_flops=max_flops, data=data, batch_size=batch_size,
-            image_size=image_size, seed=seed, search_seed=search_seed, init=init, inits=inits, device=device,
-            checkpoint=checkpoint, top_k=top_k,
+            image_size=image_size, seed=seed, search_seed=search_seed, init=init, inits=inits, shared_init=shared_init,
+            device=device, checkpoint=checkpoint, top_k=top_k,
         )
     )
     total = None if strategy == "exhaustive" else evaluations

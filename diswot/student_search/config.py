@@ -45,6 +45,7 @@ class SearchConfig:
     search_seed: Optional[int] = None
     init: str = "default"
     inits: int = 1  # random inits averaged per candidate
+    shared_init: bool = False  # every layer drawn from a seed of its name: common random numbers across students
     device: str = "auto"
     checkpoint: Optional[str] = None
     top_k: Optional[int] = None  # students in the result; None: every candidate for exhaustive, else 10
@@ -102,6 +103,8 @@ class SearchConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise FieldError(name, f"must be an integer >= {low}, got {value!r}")
+        if not isinstance(self.shared_init, bool):
+            raise FieldError("shared_init", f"must be true or false, got {self.shared_init!r}")
         if self.sample_size > self.population:
             raise FieldError("sample_size", f"{self.sample_size} must not exceed population ({self.population})")
         for name in ("crossover_rate", "mutation_rate"):

@@ -7,9 +7,8 @@ from typing import Any
 
 from torch import nn
 
-from diswot.initialisation import apply_init
+from diswot.initialisation import build_initialised
 from diswot.student_search.evaluation import Evaluation
-from diswot.seeding import derive_seed, network_key, seeded_torch
 from search_spaces import get_space
 
 
@@ -31,6 +30,7 @@ class StudentSpec:
     diswot_version: str
     rank: int = 0
     inits: int = 1  # random inits its scores are the mean of
+    shared_init: bool = False  # layers drawn by name (common random numbers across students)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,10 +46,8 @@ def build_student(spec: StudentSpec | dict) -> nn.Module:
     if isinstance(spec, dict):
         spec = StudentSpec.from_dict(spec)
     space = get_space(spec.space)
-    with seeded_torch(derive_seed(spec.seed, network_key(spec.space, spec.arch))):
-        model = space.build(space.parse(spec.arch), spec.num_classes)
-        apply_init(model, spec.init)
-    return model
+    return build_initialised(space, spec.arch, spec.num_classes, seed=spec.seed, scheme=spec.init,
+                             shared=spec.shared_init)
 
 
 @dataclass

@@ -75,7 +75,8 @@ def search(
     teacher = load_teacher(config.teacher, config.num_classes, checkpoint=config.checkpoint, seed=config.seed)
     probe = load_probe_batch(config.probe_spec(), config.num_classes)
     scorer = Scorer(
-        teacher, probe, config.proxies, seed=config.seed, init=config.init, device=config.device, inits=config.inits
+        teacher, probe, config.proxies, seed=config.seed, init=config.init, device=config.device, inits=config.inits,
+        shared_init=config.shared_init,
     )
     strategy = get_strategy(config.strategy)(space, config, random.Random(config.strategy_seed))
     return SearchLoop(config, space, scorer, strategy, store, on_progress, should_stop).run()
@@ -188,6 +189,7 @@ class SearchLoop:
             seed=self.config.seed,
             init=self.config.init,
             inits=self.config.inits,
+            shared_init=self.config.shared_init,
             diswot_version=diswot.__version__,
             rank=rank,
         )
