@@ -286,7 +286,8 @@ def correlate(
     once. Timing: on `timing_sample` distinct candidates (after a first, warm-up one) each proxy runs alone on a
     freshly built candidate (network construction and its own passes included; an ensemble costs the sum of
     its members); the rest are scored with shared work. Either way the scores are the same. With `inits` > 1
-    every score is the mean over that many random inits of the student, as `diswot score --inits` gives it.
+    every score is the mean over that many random inits of the student, as `diswot score --inits` gives it;
+    `shared_init` draws layers by name, as `--shared-init` does.
     """
     search_space = get_space(space)
     rows = read_truth(truth, arch_column, truth_column)
