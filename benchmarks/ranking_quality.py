@@ -1,7 +1,7 @@
 """Ranking quality of every proxy on NAS-Bench-201, and agreement with an independent implementation.
 
     python benchmarks/ranking_quality.py [--sample 1000] [--agreement-sample 725] [--datasets cifar10 cifar100]
-        [--jobs 2]
+        [--jobs 2] [--shared-init --name ranking_quality_nb201_shared]
 
 For each dataset:
 1. `diswot correlate` on `--sample` NB201 cells drawn with seed 0 from ../shared/data/nb201_accuracy.csv against
@@ -202,7 +202,7 @@ def run_dataset(dataset: str, args: argparse.Namespace) -> tuple[dict, dict]:
         proxies=CLASSIC + TEACHER_AWARE + ENSEMBLES,
         data=ProbeDataSpec(source=str(SHARED_DATA / f"{dataset}_sample.npz"), batch_size=args.batch_size),
         num_classes=CLASSES[dataset], sample=args.sample, seed=0, device=args.device,
-        timing_sample=args.timing_sample,
+        timing_sample=args.timing_sample, shared_init=args.shared_init,
         on_scored=lambda done, total: print(f"{dataset}: {done}/{total}", flush=True) if done % 50 == 0 else None,
     )
     print(report.format_table(), flush=True)
@@ -229,6 +229,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--details", type=Path, default=None, help="Folder for each dataset's full correlate output.")
     parser.add_argument("--name", default="ranking_quality_nb201", help="Stem of the result files.")
+    parser.add_argument("--shared-init", action="store_true",
+                        help="Score with layers drawn by name, as `diswot correlate --shared-init` (agreement with "
+                             "NASLib keeps one init per student).")
     args = parser.parse_args()
     if args.jobs > 1 and not args.threads:
         args.threads = 1  # more threads than cores per process would thrash
@@ -250,8 +253,8 @@ def main() -> None:
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/ranking_quality.py " + " ".join(
-            f"--{k.replace('_', '-')} {' '.join(v) if isinstance(v, list) else v}"
-            for k, v in vars(args).items() if v is not None and k != "details"),
+            f"--{k.replace('_', '-')}" + ("" if isinstance(v, bool) else f" {' '.join(v) if isinstance(v, list) else v}")
+            for k, v in vars(args).items() if v not in (None, False) and k != "details"),
         "seconds": time.perf_counter() - started,
         "correlate": runs,
         "agreement": agreements,
