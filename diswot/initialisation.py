@@ -56,9 +56,10 @@ def build_initialised(
     where their architectures differ."""
     with seeded_torch(derive_seed(seed, network_key(space.name, canonical, init_index))):
         model = space.build(space.parse(canonical), num_classes)
-        apply_init(model, scheme)
         if shared:
-            draw_layers_by_name(model, seed, scheme, init_index)
+            draw_layers_by_name(model, seed, scheme, init_index)  # applies `scheme` layer by layer
+        else:
+            apply_init(model, scheme)
     return model
 
 

@@ -69,9 +69,7 @@ class Scorer:
         self.seed = seed
         self.init = check_init_scheme(init)
         self.inits = check_inits(inits)
-        if not isinstance(shared_init, bool):
-            raise DiswotError(f"shared_init must be true or false, got {shared_init!r}")
-        self.shared_init = shared_init
+        self.shared_init = check_shared_init(shared_init)
         self.device = resolve_device(device)
         self.channels_last = channels_last and self.device.type == "cpu"
         # Without a teacher, `num_classes` says the students' class count (a small probe batch may not show every label).
@@ -152,3 +150,9 @@ def check_inits(inits: object) -> int:
     if isinstance(inits, bool) or not isinstance(inits, int) or inits < 1:
         raise DiswotError(f"inits (random inits averaged per candidate) must be an integer >= 1, got {inits!r}")
     return inits
+
+
+def check_shared_init(shared_init: object) -> bool:
+    if not isinstance(shared_init, bool):
+        raise DiswotError(f"shared_init must be true or false, got {shared_init!r}")
+    return shared_init

@@ -10,6 +10,7 @@ from diswot.errors import DiswotError, FieldError
 from diswot.initialisation import check_init_scheme
 from diswot.probe_data import ProbeDataSpec
 from diswot.proxies import get_proxy
+from diswot.scorer import check_inits, check_shared_init
 from diswot.student_search.budget import Budget, parse_count
 from diswot.student_search.strategies import get_strategy
 from diswot.teachers import TORCHSCRIPT_SUFFIXES, check_network_spec
@@ -94,17 +95,17 @@ class SearchConfig:
         _in_field("strategy", lambda: get_strategy(self.strategy))
         _in_field("proxies", lambda: [get_proxy(name) for name in self.proxies] or _fail("at least one proxy is needed"))
         _in_field("init", lambda: check_init_scheme(self.init))
+        _in_field("inits", lambda: check_inits(self.inits))
+        _in_field("shared_init", lambda: check_shared_init(self.shared_init))
         _in_field("device", lambda: resolve_device(self.device))
         _in_field("min_params", lambda: self.budget)
         _in_field("data", self.probe_spec)
-        for name, low in (("num_classes", 2), ("evaluations", 1), ("population", 2), ("sample_size", 1), ("top_k", 1), ("inits", 1)):
+        for name, low in (("num_classes", 2), ("evaluations", 1), ("population", 2), ("sample_size", 1), ("top_k", 1)):
             value = getattr(self, name)
             if name == "top_k" and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise FieldError(name, f"must be an integer >= {low}, got {value!r}")
-        if not isinstance(self.shared_init, bool):
-            raise FieldError("shared_init", f"must be true or false, got {self.shared_init!r}")
         if self.sample_size > self.population:
             raise FieldError("sample_size", f"{self.sample_size} must not exceed population ({self.population})")
         for name in ("crossover_rate", "mutation_rate"):
