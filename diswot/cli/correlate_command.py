@@ -11,6 +11,7 @@ import typer
 from tqdm import tqdm
 
 from diswot.cli.app import app
+from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
 from diswot.correlation import correlate
 from diswot.devices import DEVICE_CHOICES
 from diswot.probe_data import ProbeDataSpec
@@ -33,13 +34,8 @@ def correlate_command(
     num_classes: int = typer.Option(100, help="Classes of teacher and students."),
     seed: int = typer.Option(0, help="Seed of the row sample, the probe batch and every network's init."),
     init: str = typer.Option("default", help="Init scheme: default (PyTorch) or gaussian (the DisWOT paper's)."),
-    inits: int = typer.Option(
-        1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."
-    ),
-    shared_init: bool = typer.Option(
-        False, "--shared-init", help="Draw every layer from a seed of its name and shape: students that share a "
-        "layer start it alike (common random numbers; a smoother landscape for the search)."
-    ),
+    inits: int = INITS_OPTION,
+    shared_init: bool = SHARED_INIT_OPTION,
     device: str = typer.Option("auto", help=f"One of {', '.join(DEVICE_CHOICES)}."),
     checkpoint: Optional[str] = typer.Option(None, help="Trained teacher weights (a state dict file)."),
     timing_sample: int = typer.Option(20, help="Candidates on which each proxy is timed alone."),

@@ -10,6 +10,7 @@ import torch
 import typer
 
 from diswot.cli.app import app
+from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
 from diswot.cli.progress import search_progress_bar
 from diswot.errors import DiswotError
 from diswot.student_search import SearchConfig, SearchResult, StudentSpec, build_student
@@ -47,13 +48,8 @@ def search_command(
     seed: int = typer.Option(0),
     search_seed: Optional[int] = typer.Option(None, help="Seed of the strategy's choices (default: --seed)."),
     init: str = typer.Option("default"),
-    inits: int = typer.Option(
-        1, help="Random inits of each student; its scores are their mean (less init noise, N times the cost)."
-    ),
-    shared_init: bool = typer.Option(
-        False, "--shared-init", help="Draw every layer from a seed of its name and shape: students that share a "
-        "layer start it alike (common random numbers; a smoother landscape for the search)."
-    ),
+    inits: int = INITS_OPTION,
+    shared_init: bool = SHARED_INIT_OPTION,
     device: str = typer.Option("auto"),
     checkpoint: Optional[str] = typer.Option(None),
     top_k: Optional[int] = typer.Option(None, help="Students in the result (default 10; exhaustive: all)."),
