@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from diswot.errors import DiswotError
-from diswot.seeding import derive_seed, network_key, seeded_torch
+from diswot.seeding import derive_seed, network_key, seed_cpu_generator, seeded_torch
 
 if TYPE_CHECKING:
     from search_spaces import SearchSpace
@@ -70,6 +70,6 @@ def draw_layers_by_name(model: nn.Module, seed: int, scheme: str, init_index: in
         weights = list(module.parameters(recurse=False))
         if weights and hasattr(module, "reset_parameters"):
             shapes = ",".join("x".join(str(size) for size in weight.shape) for weight in weights)
-            torch.manual_seed(derive_seed(seed, f"layer:{name}:{shapes}#init{init_index}"))
+            seed_cpu_generator(derive_seed(seed, f"layer:{name}:{shapes}#init{init_index}"))
             module.reset_parameters()
             apply_init(module, scheme)

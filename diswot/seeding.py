@@ -31,5 +31,12 @@ _GLOBAL_GENERATOR_LOCK = threading.RLock()
 def seeded_torch(seed: int) -> Iterator[None]:
     """Run a block (a network's construction) under a fixed torch CPU seed, leaving the global RNG as it was."""
     with _GLOBAL_GENERATOR_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        seed_cpu_generator(seed)
         yield
+
+
+def seed_cpu_generator(seed: int) -> None:
+    """Seed torch's CPU generator only. `torch.manual_seed` also queues a seed for every accelerator, which
+    costs a stack capture per call while CUDA is not initialised (most of a layer's re-draw) and would reset
+    the accelerators' RNG, which `seeded_torch` does not restore."""
+    torch.default_generator.manual_seed(seed)
