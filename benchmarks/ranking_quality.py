@@ -214,6 +214,18 @@ def run_dataset(dataset: str, args: argparse.Namespace) -> tuple[dict, dict]:
     return {"settings": document["settings"], "table": document["table"]}, agreement
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run: every option with its value, flags that are set as flags."""
+    words = ["python", "benchmarks/ranking_quality.py"]
+    for name, value in vars(args).items():
+        if value is None or value is False or name == "details":
+            continue
+        words.append(f"--{name.replace('_', '-')}")
+        if not isinstance(value, bool):
+            words.extend(map(str, value) if isinstance(value, list) else [str(value)])
+    return " ".join(words)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sample", type=int, default=1000, help="NB201 cells per dataset for correlate.")
@@ -252,9 +264,7 @@ def main() -> None:
         "jobs": args.jobs,
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python benchmarks/ranking_quality.py " + " ".join(
-            f"--{k.replace('_', '-')}" + ("" if isinstance(v, bool) else f" {' '.join(v) if isinstance(v, list) else v}")
-            for k, v in vars(args).items() if v not in (None, False) and k != "details"),
+        "command": command_line(args),
         "seconds": time.perf_counter() - started,
         "correlate": runs,
         "agreement": agreements,

@@ -5,12 +5,12 @@
 
 Scores every unique NB201 cell once (resnet56 teacher, batch 64, seed 0, `--inits` random inits of each student
 averaged, `--shared-init` as `diswot search` takes it; the scores are stored in benchmarks/results/
-nb201_exhaustive_<label>.jsonl, label = <data>[_inits<N>][_shared], so a stopped run resumes), then runs aging evolution, NSGA-II
-and random search for each search seed with the same teacher, probe batch and scoring seed. The searches read
-scores from a copy of the exhaustive store (a candidate's score depends only on the scoring seed and its
-canonical architecture, so this is what they would compute) and are compared with the exhaustive optimum:
-the best score's relative gap and its rank among all cells, and the hypervolume of NSGA-II's front against
-the exhaustive front, and the evaluation at which a search first reached the exhaustive best. The landscape is
+nb201_exhaustive_<label>.jsonl, label = <data>[_inits<N>][_shared], so a stopped run resumes), then runs aging
+evolution, NSGA-II and random search for each search seed with the same teacher, probe batch and scoring seed.
+The searches read scores from a copy of the exhaustive store (a candidate's score depends only on the scoring
+seed and its canonical architecture, so this is what they would compute) and are compared with the exhaustive
+optimum: the best score's relative gap and its rank among all cells, and the hypervolume of NSGA-II's front
+against the exhaustive front, and the evaluation at which a search first reached the exhaustive best. The landscape is
 described by how isolated its top is: the rank of the best cell's best one-edge neighbour and how many of the
 hundred best cells are local optima (better than every one-edge neighbour). Writes benchmarks/results/
 search_quality_<label>.json and .png (best score against evaluations, each run a line) (`--data` as
@@ -94,7 +94,8 @@ def main() -> None:
 
     base = dict(teacher=args.teacher, space="nb201", num_classes=100, batch_size=64, seed=0, data=args.data,
                 top_k=10, device="cpu", inits=args.inits, shared_init=args.shared_init)
-    label = Path(args.data).stem + (f"_inits{args.inits}" if args.inits > 1 else "") + ("_shared" if args.shared_init else "")
+    label = (Path(args.data).stem + (f"_inits{args.inits}" if args.inits > 1 else "")
+             + ("_shared" if args.shared_init else ""))
     RESULTS.mkdir(exist_ok=True)
     cache = JsonlStore(RESULTS / f"nb201_exhaustive_{label}.jsonl")
     with tqdm(desc="exhaustive", unit="cand") as bar:
