@@ -36,7 +36,8 @@ from pathlib import Path
 
 import torch
 
-from diswot.correlation import correlate, json_safe, rank_correlations, read_truth
+from diswot.correlation import correlate, json_safe, rank_correlations
+from diswot.nb201_accuracy import best_cell, test_accuracy
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.scorer import Scorer
 from search_spaces import get_space
@@ -58,16 +59,6 @@ NASLIB_NAMES = {"params": "params", "flops": "flops", "nwot": "nwot", "synflow":
 PUBLISHED_CIFAR100 = {"nwot": 0.80, "synflow": 0.76, "jacob_cov": 0.70, "snip": 0.64, "grad_norm": 0.64,
                       "grasp": 0.55, "fisher": 0.39, "params": 0.73}
 NASLIB_BATCH = 32
-
-
-def nb201_test_accuracy(dataset: str) -> dict[str, float]:
-    """NB201's 200-epoch test accuracy of every cell on `dataset`, by its arch string."""
-    return dict(read_truth(ACCURACY, "arch_str", f"{dataset}_test"))
-
-
-def best_cell(dataset: str) -> str:
-    accuracy = nb201_test_accuracy(dataset)
-    return max(accuracy, key=accuracy.get)
 
 
 def _worst_for_missing(value: str) -> float:
@@ -94,7 +85,7 @@ def agreement_with_naslib(dataset: str, sample: int, reseed_sample: int, device:
     ours = scores_with_seed(0, rows)
     seconds = time.perf_counter() - started
     reseeded = scores_with_seed(1, rows[:reseed_sample])
-    accuracy = nb201_test_accuracy(dataset)
+    accuracy = test_accuracy(ACCURACY, dataset)
     as_written = [space.canonical(space.parse(row["arch_str"])) == row["arch_str"] for row in rows]
     truth = [accuracy[row["arch_str"]] for row in rows]
     table = {}
@@ -198,7 +189,7 @@ def run_dataset(dataset: str, args: argparse.Namespace) -> tuple[dict, dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     report = correlate(
-        ACCURACY, "arch_str", f"{dataset}_test", space="nb201", teacher=f"nb201:{best_cell(dataset)}",
+        ACCURACY, "arch_str", f"{dataset}_test", space="nb201", teacher=f"nb201:{best_cell(ACCURACY, dataset)}",
         proxies=CLASSIC + TEACHER_AWARE + ENSEMBLES,
         data=ProbeDataSpec(source=str(SHARED_DATA / f"{dataset}_sample.npz"), batch_size=args.batch_size),
         num_classes=CLASSES[dataset], sample=args.sample, seed=0, device=args.device,

@@ -13,10 +13,11 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
+from diswot.calibration import Calibration
 from diswot.candidate import CandidateContext, TeacherState
 from diswot.devices import resolve_device
 from diswot.errors import DiswotError
@@ -86,6 +87,7 @@ class Scorer:
         if teacher is not None:
             self.teacher = TeacherState(teacher.model.to(self.device), self.images, teacher.trained)
         self._costs: dict[tuple[str, str], Cost] = {}
+        self.calibrations: dict[tuple[str, str], Calibration] = {}
 
     @property
     def proxy_names(self) -> list[str]:
@@ -96,6 +98,12 @@ class Scorer:
         if key not in self._costs:
             self._costs[key] = candidate.measure_cost()
         return self._costs[key]
+
+    def calibration(self, space: SearchSpace, key: str, measure: Callable[[], Calibration]) -> Calibration:
+        """A calibration of `key`'s terms on `space`, measured once per scorer, like the teacher's statistics."""
+        if (space.name, key) not in self.calibrations:
+            self.calibrations[(space.name, key)] = measure()
+        return self.calibrations[(space.name, key)]
 
     def candidate(self, space: SearchSpace, arch: Any) -> CandidateContext:
         """The candidate for an arch object or its string; its network is built when first needed."""
