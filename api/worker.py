@@ -96,19 +96,29 @@ class ProgressWriter:
         self.jobs = jobs
         self.job_id = job_id
         self.latest: Optional[SearchProgress] = None
+        self.last_search: Optional[SearchProgress] = None
+        self.confirm_started: Optional[float] = None
         self.written_at = float("-inf")
 
     def __call__(self, progress: SearchProgress) -> None:
         self.latest = progress
+        if progress.stage == "search":
+            self.last_search = progress
+        elif self.confirm_started is None:
+            self.confirm_started = progress.elapsed
         if time.monotonic() - self.written_at >= PROGRESS_INTERVAL_S:
             self.flush()
 
     def flush(self) -> None:
+        """The job keeps the search's evaluation counts through the confirm stage; the ETA covers both stages."""
         progress = self.latest
         if progress is None:
             return
-        eta = None
-        if progress.total is not None and progress.evaluations:
-            eta = progress.elapsed / progress.evaluations * max(progress.total - progress.evaluations, 0)
-        self.jobs.record_progress(self.job_id, progress.evaluations, progress.total, progress.best_score, eta)
+        eta, elapsed, done = None, progress.elapsed, progress.evaluations
+        if progress.stage == "confirm":
+            elapsed -= self.confirm_started or 0.0
+        if progress.total is not None and done:
+            eta = elapsed / done * max(progress.total - done, 0)
+        counts = self.last_search or progress
+        self.jobs.record_progress(self.job_id, counts.evaluations, counts.total, progress.best_score, eta)
         self.written_at = time.monotonic()

@@ -30,7 +30,7 @@ from scipy import stats
 
 from diswot.errors import DiswotError
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
-from diswot.proxies import get_proxy, list_proxies
+from diswot.proxies import get_proxy, list_proxies, resolve_proxy_name
 from diswot.proxies.ensemble import nan_as_worst, ranks_within_set, split_proxy_list
 from diswot.scorer import Scorer
 from diswot.teachers import load_teacher
@@ -295,11 +295,13 @@ def correlate(
         if sample < 2:
             raise DiswotError(f"--sample must be at least 2, got {sample}")
         rows = [rows[i] for i in sorted(random.Random(seed).sample(range(len(rows)), sample))]
-    names = list(proxies) if proxies else default_proxies(teacher is not None)
+    names = [resolve_proxy_name(name) for name in proxies] if proxies else default_proxies(teacher is not None)
     to_score, ensembles = split_proxy_list(names)
     parsed = [(arch, search_space.parse(arch), value) for arch, value in rows]
     data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
-    teacher_model = None if teacher is None else load_teacher(teacher, num_classes, checkpoint=checkpoint, seed=seed)
+    teacher_model = None if teacher is None else load_teacher(
+        teacher, num_classes, checkpoint=checkpoint, seed=seed, init=init
+    )
     probe = load_probe_batch(data_spec, num_classes)
     scorer = Scorer(
         teacher_model, probe, to_score, seed=seed, init=init, device=device, num_classes=num_classes, inits=inits,

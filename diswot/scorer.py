@@ -10,6 +10,7 @@ init is decided by init noise as much as by architecture (see the README's searc
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -41,6 +42,7 @@ class CandidateScore:
     params: int = 0
     flops: int = 0
     seconds: float = 0.0
+    score_spread: float = 0.0  # standard deviation of `score` over the inits it is the mean of
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,39 +117,47 @@ class Scorer:
         """Score one architecture (an arch object or its string)."""
         return self.score_candidate(self.candidate(space, arch))
 
-    def init_variants(self, candidate: CandidateContext) -> list[CandidateContext]:
-        """The candidate under each of the scorer's inits; init 0 is the candidate itself."""
-        return [candidate] + [candidate.another_init(index) for index in range(1, self.inits)]
+    def init_variants(self, candidate: CandidateContext, inits: int | None = None) -> list[CandidateContext]:
+        """The candidate under each of `inits` random inits (default: the scorer's); init 0 is the candidate itself."""
+        count = self.inits if inits is None else inits
+        return [candidate] + [candidate.another_init(index) for index in range(1, count)]
 
     @staticmethod
-    def mean_over_inits(proxy: Proxy, variants: Sequence[CandidateContext]) -> tuple[float, dict[str, float]]:
-        """One proxy's score and terms, each the mean over the student's init variants."""
+    def mean_over_inits(proxy: Proxy, variants: Sequence[CandidateContext]) -> tuple[float, dict[str, float], float]:
+        """One proxy's score and terms, each the mean over the student's init variants, and the score's spread
+        (sample standard deviation over the inits; 0 for one init)."""
         values = [proxy.compute(each) for each in variants]
         terms = {
             name: statistics.fmean(float(value.terms[name]) for value in values if name in value.terms)
             for name in dict.fromkeys(name for value in values for name in value.terms)
         }
-        return statistics.fmean(float(value.score) for value in values), terms
+        per_init = [float(value.score) for value in values]
+        spread = statistics.stdev(per_init) if len(per_init) > 1 and all(map(math.isfinite, per_init)) else 0.0
+        return statistics.fmean(per_init), terms, spread
 
-    def score_candidate(self, candidate: CandidateContext) -> CandidateScore:
+    def score_candidate(self, candidate: CandidateContext, inits: int | None = None) -> CandidateScore:
+        """Every proxy's score of the candidate, the mean over `inits` random inits (default: the scorer's)."""
         started = time.perf_counter()
-        variants = self.init_variants(candidate)  # shared by every proxy: each network is built once
+        variants = self.init_variants(candidate, inits)  # shared by every proxy: each network is built once
         scores: dict[str, float] = {}
+        spreads: dict[str, float] = {}
         terms: dict[str, float] = {}
         for proxy in self.proxies:
-            scores[proxy.name], proxy_terms = self.mean_over_inits(proxy, variants)
+            scores[proxy.name], proxy_terms, spreads[proxy.name] = self.mean_over_inits(proxy, variants)
             terms.update(proxy_terms)
         cost = candidate.cost
+        first = self.proxies[0].name
         return CandidateScore(
             space=candidate.space.name,
             arch=candidate.space.format(candidate.arch),
             canonical=candidate.canonical,
-            score=scores[self.proxies[0].name],
+            score=scores[first],
             scores=scores,
             terms=terms,
             params=cost.params,
             flops=cost.flops,
             seconds=time.perf_counter() - started,
+            score_spread=spreads[first],
         )
 
     def score_all(self, space: SearchSpace, archs: Iterable[Any]) -> list[CandidateScore]:

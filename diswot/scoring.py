@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.proxies import DEFAULT_PROXY
 from diswot.scorer import CandidateScore, Scorer
 from diswot.teachers import load_teacher
 from search_spaces import get_space
@@ -17,7 +18,7 @@ def score(
     *,
     num_classes: int = 100,
     data: ProbeDataSpec | str = "synthetic",
-    proxies: Sequence[str] = ("diswot",),
+    proxies: Sequence[str] = (DEFAULT_PROXY,),
     seed: int = 0,
     init: str = "default",
     inits: int = 1,
@@ -33,7 +34,7 @@ def score(
     search_space = get_space(space)
     parsed = [search_space.parse(arch) for arch in archs]
     data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
-    teacher_model = load_teacher(teacher, num_classes, checkpoint=checkpoint, seed=seed)
+    teacher_model = load_teacher(teacher, num_classes, checkpoint=checkpoint, seed=seed, init=init)
     probe = load_probe_batch(data_spec, num_classes)
     scorer = Scorer(
         teacher_model, probe, proxies, seed=seed, init=init, device=device, inits=inits, shared_init=shared_init

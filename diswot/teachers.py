@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from diswot.errors import DiswotError
+from diswot.initialisation import apply_init
 from diswot.seeding import derive_seed, seeded_torch
 from diswot.zoo import ZOO, create_model
 from search_spaces import SPACES, get_space
@@ -63,15 +64,22 @@ def load_teacher(
     *,
     checkpoint: str | Path | None = None,
     seed: int = 0,
+    init: str = "default",
     allowed_dir: str | Path | None = None,
 ) -> Teacher:
-    """The teacher for `spec`; with `allowed_dir`, files are accepted only from inside that directory."""
+    """The teacher for `spec`; with `allowed_dir`, files are accepted only from inside that directory.
+
+    A randomly initialised teacher gets the students' init scheme (`init`): DisWOT compares teacher and student
+    at the same kind of init. With the paper's N(0, 1) weights on the students only, their logits are tens of
+    times larger than a PyTorch-default teacher's, and "similar to the teacher" would mean "least saturated"."""
     if Path(spec).suffix in TORCHSCRIPT_SUFFIXES:
         if checkpoint is not None:
             raise DiswotError("a TorchScript teacher carries its own weights; drop the checkpoint")
         return _load_torchscript(_checked_file(spec, allowed_dir, "TorchScript teacher"), spec, num_classes)
     with seeded_torch(derive_seed(seed, "teacher:" + spec)):
         model = build_network(spec, num_classes)
+        if checkpoint is None:
+            apply_init(model, init)
     if checkpoint is not None:
         _load_checkpoint(model, _checked_file(checkpoint, allowed_dir, "checkpoint"))
         model.eval()

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 from api.settings import Settings
 from diswot.devices import DEVICE_CHOICES
 from diswot.initialisation import INIT_SCHEMES
-from diswot.proxies import PROXIES
+from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY, PROXIES
 from diswot.student_search import SearchConfig
 from diswot.student_search.config import DEFAULT_TOP_K, OBJECTIVES
 from diswot.student_search.strategies import STRATEGIES
@@ -41,7 +41,7 @@ SEARCH_EXAMPLE = {
     "strategy": "aging",
     "evaluations": 50,
     "max_params": "0.5M",
-    "proxies": ["diswot", "params"],
+    "proxies": ["default", "params"],
     "data": "synthetic",
     "batch_size": 64,
     "seed": 0,
@@ -81,7 +81,8 @@ def probe_fields(settings: Settings) -> dict[str, Any]:
                 SEARCH_DEFAULTS["proxies"],
                 min_length=1,
                 max_length=settings.max_list_length,
-                description=f"Proxies, each {one_of(PROXIES)}; the first ranks the students (GET /v1/proxies).",
+                description=f"Proxies, each {one_of(PROXIES)}, or '{DEFAULT_ALIAS}' ({DEFAULT_PROXY}); the first "
+                "ranks the students (GET /v1/proxies).",
             ),
         ),
         data=(
@@ -140,6 +141,14 @@ def search_request_model(settings: Settings) -> type[BaseModel]:
             Field(None, ge=0, le=SEED_LIMIT, description="Seed of the strategy's choices (default: seed)."),
         ),
         top_k=(int, bounded("top_k", 1, settings.max_top_k, "Students returned, best first")),
+        confirm_top=(
+            int,
+            bounded("confirm_top", 0, settings.max_top_k, "Best candidates scored again at the end (0: none)"),
+        ),
+        confirm_inits=(
+            int,
+            bounded("confirm_inits", 0, settings.max_inits, "Inits of the confirm stage; students rank by their mean"),
+        ),
     )
 
 

@@ -70,6 +70,9 @@ class SearchResultBody(BaseModel):
     best_scores: Optional[list[float]] = Field(
         None, description="Best score after each evaluation; null unless ?history=true."
     )
+    calibrations: dict[str, Any] = Field(
+        default_factory=dict, description="Per 'space/proxy': the reference scales a calibrated proxy used."
+    )
 
 
 class ScoreResponse(BaseModel):

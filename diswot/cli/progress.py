@@ -14,6 +14,9 @@ def search_progress_bar(total: Optional[int], description: str) -> tuple[tqdm, C
     bar = tqdm(total=total, desc=description, unit="cand", file=sys.stderr, dynamic_ncols=True)
 
     def update(progress: SearchProgress) -> None:
+        if progress.stage != "search" and bar.desc != progress.stage:
+            bar.reset(total=progress.total)  # the confirm stage counts the candidates it scores again
+            bar.set_description(progress.stage)
         bar.n = progress.evaluations
         bar.set_postfix(best=f"{progress.best_score:.5g}", refresh=False)
         bar.refresh()

@@ -13,6 +13,7 @@ from diswot.cli.app import app
 from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
 from diswot.devices import DEVICE_CHOICES
 from diswot.probe_data import ProbeDataSpec
+from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY
 from diswot.scorer import CandidateScore
 from diswot.scoring import score
 
@@ -35,7 +36,9 @@ def score_command(
     batch_size: int = typer.Option(64, help="Probe batch size."),
     image_size: int = typer.Option(32, help="Probe image resolution."),
     num_classes: int = typer.Option(100, help="Classes of teacher and students."),
-    proxy: List[str] = typer.Option(["diswot"], help="Proxy; repeat for several (the first is `score`)."),
+    proxy: List[str] = typer.Option(
+        [DEFAULT_ALIAS], help=f"Proxy ('{DEFAULT_ALIAS}' = {DEFAULT_PROXY}); repeat for several (the first is `score`)."
+    ),
     seed: int = typer.Option(0, help="Seed of the probe batch and of every network's init."),
     init: str = typer.Option("default", help="Init scheme: default (PyTorch) or gaussian (the paper's)."),
     inits: int = INITS_OPTION,

@@ -13,17 +13,27 @@ from diswot.cli.app import app
 from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
 from diswot.cli.progress import search_progress_bar
 from diswot.errors import DiswotError
+from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY
 from diswot.student_search import SearchConfig, SearchResult, StudentSpec, build_student
+from diswot.student_search.config import DEFAULT_CONFIRM_INITS, DEFAULT_CONFIRM_TOP
 from diswot.student_search.run_folder import search_in_folder
 from diswot.student_search.strategies import STRATEGIES
 
 
 def print_ranking(result: SearchResult, limit: int = 10) -> None:
     typer.echo(f"{result.evaluations} candidates scored in {result.seconds:.1f} s ({result.stop_reason})")
-    typer.echo(f"{'rank':>4}  {'score':>10}  {'params':>8}  {'FLOPs':>8}  arch")
+    confirmed = any(s.confirmed_score is not None for s in result.students)
+    header = f"{'confirmed (mean +- sd)':>24}  " if confirmed else ""
+    typer.echo(f"{'rank':>4}  {'score':>10}  {header}{'params':>8}  {'FLOPs':>8}  arch")
     for student in result.students[:limit]:
+        check = ""
+        if confirmed:
+            check = ("-" if student.confirmed_score is None
+                     else f"{student.confirmed_score:.5g} +- {student.confirmed_spread:.2g}")
+            check = f"{check:>24}  "
         typer.echo(
-            f"{student.rank:>4}  {student.score:>10.5g}  {student.params / 1e6:>7.3f}M  {student.flops / 1e6:>7.1f}M  {student.arch}"
+            f"{student.rank:>4}  {student.score:>10.5g}  {check}{student.params / 1e6:>7.3f}M  "
+            f"{student.flops / 1e6:>7.1f}M  {student.arch}"
         )
 
 
@@ -38,7 +48,9 @@ def search_command(
     population: int = typer.Option(100),
     sample_size: int = typer.Option(10, help="Aging evolution's tournament sample."),
     objective: str = typer.Option("params", help="Cost axis of NSGA-II and the Pareto front: params or flops."),
-    proxy: List[str] = typer.Option(["diswot"], help="Proxy to rank by; repeat to record more."),
+    proxy: List[str] = typer.Option(
+        [DEFAULT_ALIAS], help=f"Proxy to rank by ('{DEFAULT_ALIAS}' = {DEFAULT_PROXY}); repeat to record more."
+    ),
     min_params: Optional[str] = typer.Option(None, help="e.g. 100k"),
     max_params: Optional[str] = typer.Option(None, help="e.g. 0.5M"),
     max_flops: Optional[str] = typer.Option(None, help="e.g. 40M"),
@@ -53,6 +65,12 @@ def search_command(
     device: str = typer.Option("auto"),
     checkpoint: Optional[str] = typer.Option(None),
     top_k: Optional[int] = typer.Option(None, help="Students in the result (default 10; exhaustive: all)."),
+    confirm_top: int = typer.Option(
+        DEFAULT_CONFIRM_TOP, help="Best candidates scored again with --confirm-inits inits at the end (0: off)."
+    ),
+    confirm_inits: int = typer.Option(
+        DEFAULT_CONFIRM_INITS, help="Random inits of the confirm stage; the students rank by their mean."
+    ),
 ) -> None:
     """Search a space for the students to distil the teacher into."""
     config = SearchConfig.from_dict(
@@ -61,7 +79,7 @@ def search_command(
             population=population, sample_size=sample_size, objective=objective, proxies=list(proxy),
             min_params=min_params, max_params=max_params, max_flops=max_flops, data=data, batch_size=batch_size,
             image_size=image_size, seed=seed, search_seed=search_seed, init=init, inits=inits, shared_init=shared_init,
-            device=device, checkpoint=checkpoint, top_k=top_k,
+            device=device, checkpoint=checkpoint, top_k=top_k, confirm_top=confirm_top, confirm_inits=confirm_inits,
         )
     )
     total = None if strategy == "exhaustive" else evaluations

@@ -6,6 +6,9 @@ from diswot.proxies.base import Proxy, ProxyValue
 from diswot.registry import Registry
 
 PROXIES: Registry[Proxy] = Registry("proxy")
+# What `diswot search` ranks by unless told otherwise; the name "default" stands for it wherever a proxy is named.
+DEFAULT_PROXY = "diswot_capacity"
+DEFAULT_ALIAS = "default"
 
 
 def register_proxy(proxy: Proxy) -> Proxy:
@@ -13,8 +16,13 @@ def register_proxy(proxy: Proxy) -> Proxy:
     return proxy
 
 
+def resolve_proxy_name(name: str) -> str:
+    """`name`, or the default proxy's name for "default"."""
+    return DEFAULT_PROXY if name == DEFAULT_ALIAS else name
+
+
 def get_proxy(name: str) -> Proxy:
-    return PROXIES.get(name)
+    return PROXIES.get(resolve_proxy_name(name))
 
 
 def list_proxies() -> list[str]:
@@ -25,4 +33,7 @@ from diswot.proxies import (  # noqa: E402,F401  (registration)
     cost_proxies, diswot_capacity, diswot_proxies, jacob_cov, naswot, pruning_saliency, synflow, teacher_similarity, zen,
 )
 
-__all__ = ["PROXIES", "Proxy", "ProxyValue", "get_proxy", "list_proxies", "register_proxy"]
+__all__ = [
+    "DEFAULT_ALIAS", "DEFAULT_PROXY", "PROXIES", "Proxy", "ProxyValue", "get_proxy", "list_proxies", "register_proxy",
+    "resolve_proxy_name",
+]

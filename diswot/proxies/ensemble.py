@@ -17,7 +17,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from diswot.errors import DiswotError
-from diswot.proxies import get_proxy
+from diswot.proxies import get_proxy, resolve_proxy_name
 
 ENSEMBLE = "ensemble"
 SPEC_FORM = "'ensemble' (every other listed proxy) or 'ensemble:a+b+c'"
@@ -50,7 +50,7 @@ def is_ensemble(name: str) -> bool:
 
 def split_proxy_list(names: Sequence[str]) -> tuple[list[str], list[RankEnsemble]]:
     """The per-candidate proxies to score (every ensemble member included, in order) and the ensembles to form."""
-    listed = [name for name in names if not is_ensemble(name)]
+    listed = [resolve_proxy_name(name) for name in names if not is_ensemble(name)]
     for name in listed:
         get_proxy(name)
     ensembles = []
@@ -58,7 +58,7 @@ def split_proxy_list(names: Sequence[str]) -> tuple[list[str], list[RankEnsemble
         if not is_ensemble(name):
             continue
         _, _, spec = name.partition(":")
-        members = tuple(m.strip() for m in spec.split("+") if m.strip()) if spec else tuple(listed)
+        members = tuple(resolve_proxy_name(m.strip()) for m in spec.split("+") if m.strip()) if spec else tuple(listed)
         if len(set(members)) < 2:
             raise DiswotError(f"{name!r} needs at least two different proxies to combine; write {SPEC_FORM}")
         for member in members:

@@ -9,7 +9,7 @@ from diswot.devices import resolve_device
 from diswot.errors import DiswotError, FieldError
 from diswot.initialisation import check_init_scheme
 from diswot.probe_data import ProbeDataSpec
-from diswot.proxies import get_proxy
+from diswot.proxies import DEFAULT_PROXY, get_proxy, resolve_proxy_name
 from diswot.scorer import check_inits, check_shared_init
 from diswot.student_search.budget import Budget, parse_count
 from diswot.student_search.strategies import get_strategy
@@ -18,6 +18,8 @@ from search_spaces import get_space
 
 OBJECTIVES = ("params", "flops")
 DEFAULT_TOP_K = 10
+DEFAULT_CONFIRM_TOP = 20
+DEFAULT_CONFIRM_INITS = 5
 
 
 @dataclass
@@ -35,7 +37,7 @@ class SearchConfig:
     crossover_rate: float = 0.5
     mutation_rate: float = 1.0  # every child mutated: crossing two cells often rebuilds a parent
     objective: str = "params"  # the cost axis of NSGA-II and of the Pareto front
-    proxies: list[str] = field(default_factory=lambda: ["diswot"])
+    proxies: list[str] = field(default_factory=lambda: [DEFAULT_PROXY])  # "default" names DEFAULT_PROXY
     min_params: Optional[int] = None
     max_params: Optional[int] = None
     max_flops: Optional[int] = None
@@ -50,6 +52,15 @@ class SearchConfig:
     device: str = "auto"
     checkpoint: Optional[str] = None
     top_k: Optional[int] = None  # students in the result; None: every candidate for exhaustive, else 10
+    # The confirm stage: the best `confirm_top` candidates are scored again as the mean of `confirm_inits` random
+    # inits, and the students are ranked by that mean (one init's ranking of the top is partly init luck).
+    confirm_top: int = DEFAULT_CONFIRM_TOP
+    confirm_inits: int = DEFAULT_CONFIRM_INITS
+
+    @property
+    def confirms(self) -> bool:
+        """Whether the confirm stage adds evidence: with no more inits than the search used it would not."""
+        return self.confirm_top > 0 and self.confirm_inits > self.inits
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "SearchConfig":
@@ -91,6 +102,8 @@ class SearchConfig:
         self.max_flops = parse_count(self.max_flops, "max_flops")
         if isinstance(self.proxies, str):
             self.proxies = [name.strip() for name in self.proxies.split(",") if name.strip()]
+        if isinstance(self.proxies, list):
+            self.proxies = [resolve_proxy_name(name) if isinstance(name, str) else name for name in self.proxies]
         _in_field("space", lambda: get_space(self.space))
         _in_field("strategy", lambda: get_strategy(self.strategy))
         _in_field("proxies", lambda: [get_proxy(name) for name in self.proxies] or _fail("at least one proxy is needed"))
@@ -100,7 +113,8 @@ class SearchConfig:
         _in_field("device", lambda: resolve_device(self.device))
         _in_field("min_params", lambda: self.budget)
         _in_field("data", self.probe_spec)
-        for name, low in (("num_classes", 2), ("evaluations", 1), ("population", 2), ("sample_size", 1), ("top_k", 1)):
+        for name, low in (("num_classes", 2), ("evaluations", 1), ("population", 2), ("sample_size", 1), ("top_k", 1),
+                          ("confirm_top", 0), ("confirm_inits", 0)):
             value = getattr(self, name)
             if name == "top_k" and value is None:
                 continue

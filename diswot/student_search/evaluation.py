@@ -10,7 +10,9 @@ from typing import Any, Optional
 class Evaluation:
     """A candidate's canonical architecture, its cost and, if it fits the budget, its scores.
 
-    An infeasible candidate is recorded (so a resumed run need not rebuild it) but not scored.
+    An infeasible candidate is recorded (so a resumed run need not rebuild it) but not scored. The confirm stage
+    stores its re-scoring of a finalist as a second record of the same candidate with `stage` "confirm": there
+    `score` is the mean over the confirm stage's inits and `score_spread` their standard deviation.
     """
 
     canonical: str
@@ -22,6 +24,8 @@ class Evaluation:
     scores: dict[str, float] = field(default_factory=dict)
     terms: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    stage: str = "search"  # or "confirm"
+    score_spread: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

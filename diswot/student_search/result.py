@@ -31,6 +31,11 @@ class StudentSpec:
     rank: int = 0
     inits: int = 1  # random inits its scores are the mean of
     shared_init: bool = False  # layers drawn by name (common random numbers across students)
+    # The confirm stage's mean and standard deviation of `score` over `confirm_inits` inits (None: not confirmed);
+    # confirmed students rank by `confirmed_score`, ahead of the rest.
+    confirmed_score: float | None = None
+    confirmed_spread: float | None = None
+    confirm_inits: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +66,8 @@ class SearchResult:
     seconds: float
     diswot_version: str
     best_scores: list[float] = field(default_factory=list)  # best score after each feasible evaluation
+    # Per "space/proxy": the robust scales a calibrated proxy standardised its terms with (diswot.calibration).
+    calibrations: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +80,7 @@ class SearchResult:
             "seconds": self.seconds,
             "diswot_version": self.diswot_version,
             "best_scores": self.best_scores,
+            "calibrations": self.calibrations,
         }
 
     @classmethod
@@ -87,6 +95,7 @@ class SearchResult:
             seconds=values["seconds"],
             diswot_version=values["diswot_version"],
             best_scores=values.get("best_scores", []),
+            calibrations=values.get("calibrations", {}),
         )
 
 

@@ -3,11 +3,13 @@
 Every candidate is scored at most once (cached by canonical architecture) and appended to the store as soon as
 it is evaluated. A run resumed from its store replays the same trajectory (the strategy's choices follow from
 its seed and the scores it is told), taking stored evaluations instead of scoring again, so it ends with the
-result an uninterrupted run gives.
+result an uninterrupted run gives. The confirm stage then scores the best candidates again with more inits and
+ranks the students by that mean; its records are stored too, so a run stopped inside it resumes there.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ class SearchProgress:
     total: Optional[int]
     best_score: Optional[float]
     elapsed: float
+    stage: str = "search"  # "confirm" while the best candidates are scored again; evaluations counts them then
 
 
 class SearchCancelled(Exception):
@@ -72,7 +75,8 @@ def search(
     space = get_space(config.space)
     if not config.budget.unlimited:
         check_budget_reachable(config, space)
-    teacher = load_teacher(config.teacher, config.num_classes, checkpoint=config.checkpoint, seed=config.seed)
+    teacher = load_teacher(config.teacher, config.num_classes, checkpoint=config.checkpoint, seed=config.seed,
+                           init=config.init)
     probe = load_probe_batch(config.probe_spec(), config.num_classes)
     scorer = Scorer(
         teacher, probe, config.proxies, seed=config.seed, init=config.init, device=config.device, inits=config.inits,
@@ -91,7 +95,9 @@ class SearchLoop:
         self.store = store
         self.on_progress = on_progress
         self.should_stop = should_stop
-        self.known: dict[str, Evaluation] = {e.canonical: e for e in store.load()}
+        stored = store.load()
+        self.known: dict[str, Evaluation] = {e.canonical: e for e in stored if e.stage == "search"}
+        self.confirmed: dict[str, Evaluation] = {e.canonical: e for e in stored if e.stage == "confirm"}
         self.history: list[Evaluation] = []
         self.seen: set[str] = set()
         self.best_scores: list[float] = []
@@ -158,14 +164,47 @@ class SearchLoop:
                 f"no evaluated candidate met the budget {self.config.budget.describe()} "
                 f"({len(self.history)} candidates tried); widen the budget"
             )
-        return self.result(stop_reason)
+        return self.result(stop_reason, self.confirm())
 
-    def result(self, stop_reason: str) -> SearchResult:
+    def finalists(self) -> list[Evaluation]:
+        """The best `confirm_top` candidates of the search (a score of -inf cannot be confirmed into the top)."""
+        scored = [e for e in self.history if e.feasible and e.score is not None and math.isfinite(e.score)]
+        return sorted(scored, key=lambda e: -e.score)[: self.config.confirm_top]
+
+    def confirm(self) -> dict[str, Evaluation]:
+        """Score each finalist as the mean of `confirm_inits` random inits (init 0 is the search's own)."""
+        if not self.config.confirms:
+            return {}
+        finalists = self.finalists()
+        for done, finalist in enumerate(finalists, start=1):
+            if self.should_stop is not None and self.should_stop():
+                raise SearchCancelled()
+            if finalist.canonical not in self.confirmed:
+                candidate = self.scorer.candidate(self.space, finalist.canonical)
+                record = self.scorer.score_candidate(candidate, inits=self.config.confirm_inits)
+                evaluation = Evaluation(
+                    finalist.canonical, finalist.arch, finalist.params, finalist.flops, True, record.score,
+                    record.scores, record.terms, record.seconds, stage="confirm", score_spread=record.score_spread,
+                )
+                self.store.append(evaluation)
+                self.confirmed[finalist.canonical] = evaluation
+            if self.on_progress is not None:
+                self.on_progress(SearchProgress(done, len(finalists), self.best_scores[-1],
+                                                time.perf_counter() - self.started, stage="confirm"))
+        return {f.canonical: self.confirmed[f.canonical] for f in finalists}
+
+    def result(self, stop_reason: str, confirmed: dict[str, Evaluation]) -> SearchResult:
         feasible = [e for e in self.history if e.feasible]
-        ranked = sorted(feasible, key=lambda e: -e.score)[: self.config.students_kept]
+
+        def order(evaluation: Evaluation) -> tuple[bool, float]:
+            if evaluation.canonical in confirmed:
+                return False, -confirmed[evaluation.canonical].score
+            return True, -evaluation.score
+
+        ranked = sorted(feasible, key=order)[: self.config.students_kept]
         return SearchResult(
             config=self.config.to_dict(),
-            students=[self.spec(e, rank) for rank, e in enumerate(ranked, start=1)],
+            students=[self.spec(e, rank, confirmed.get(e.canonical)) for rank, e in enumerate(ranked, start=1)],
             pareto_front=[self.spec(e) for e in pareto_front(feasible, self.config.objective)],
             history=self.history,
             evaluations=len(feasible),
@@ -173,9 +212,10 @@ class SearchLoop:
             seconds=time.perf_counter() - self.started,
             diswot_version=diswot.__version__,
             best_scores=self.best_scores,
+            calibrations={f"{space}/{key}": c.to_dict() for (space, key), c in self.scorer.calibrations.items()},
         )
 
-    def spec(self, evaluation: Evaluation, rank: int = 0) -> StudentSpec:
+    def spec(self, evaluation: Evaluation, rank: int = 0, confirmed: Evaluation | None = None) -> StudentSpec:
         return StudentSpec(
             space=self.space.name,
             arch=evaluation.canonical,
@@ -192,4 +232,7 @@ class SearchLoop:
             shared_init=self.config.shared_init,
             diswot_version=diswot.__version__,
             rank=rank,
+            confirmed_score=None if confirmed is None else confirmed.score,
+            confirmed_spread=None if confirmed is None else confirmed.score_spread,
+            confirm_inits=0 if confirmed is None else self.config.confirm_inits,
         )
