@@ -45,12 +45,13 @@ COMPONENTS: dict[str, Callable[[CandidateContext], float]] = {
     "log_synflow": lambda c: _log(synflow_score(c.build_network(), tuple(c.images.shape[1:]))),
 }
 
-# Chosen by benchmarks/default_fitness.py's rule (see its results file for the candidates it compared).
+# Chosen by benchmarks/default_fitness.py's rule on NB201 CIFAR-10 ("diswot + 2 (params + synflow)"; fitted on
+# CIFAR-100 the rule picks the same); benchmarks/results/default_fitness.md has every candidate's figures.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "semantic_similarity": 0.5,
     "relation_similarity": 0.5,
-    "log_params": 1.0,
-    "log_synflow": 1.0,
+    "log_params": 2.0,
+    "log_synflow": 2.0,
 }
 
 
