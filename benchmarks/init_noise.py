@@ -77,7 +77,8 @@ def main() -> None:
     args = parser.parse_args()
 
     base = dict(teacher="resnet56", space="nb201", num_classes=100, batch_size=64, seed=0, data=args.data,
-                top_k=5, device="cpu", strategy="aging", evaluations=args.evaluations)
+                top_k=5, device="cpu", strategy="aging", evaluations=args.evaluations,
+                proxies=["diswot"], confirm_top=0)  # what this benchmark measures: one proxy's init noise
     config = SearchConfig.from_dict(base)
     space = get_space("nb201")
     scorer = Scorer(load_teacher("resnet56", 100, seed=0), load_probe_batch(config.probe_spec(), 100), ["diswot"],

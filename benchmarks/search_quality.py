@@ -93,7 +93,8 @@ def main() -> None:
     args = parser.parse_args()
 
     base = dict(teacher=args.teacher, space="nb201", num_classes=100, batch_size=64, seed=0, data=args.data,
-                top_k=10, device="cpu", inits=args.inits, shared_init=args.shared_init)
+                top_k=10, device="cpu", inits=args.inits, shared_init=args.shared_init,
+                proxies=["diswot"], confirm_top=0)  # the optimiser against exhaustive scores of one proxy
     label = (Path(args.data).stem + (f"_inits{args.inits}" if args.inits > 1 else "")
              + ("_shared" if args.shared_init else ""))
     RESULTS.mkdir(exist_ok=True)

@@ -21,8 +21,8 @@ from api.settings import Settings  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
 from diswot.zoo import create_model  # noqa: E402
 
-PROBE = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8)
-TINY = dict(PROBE, population=8, sample_size=3)
+PROBE = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, proxies=["diswot"])
+TINY = dict(PROBE, population=8, sample_size=3, confirm_top=0)  # the default fitness and confirm stage: test_service_e2e
 LIMITS = dict(
     max_evaluations=3000,
     max_batch_size=16,

@@ -16,7 +16,10 @@ from diswot.student_search.result import pareto_front
 from diswot.student_search.evaluation import Evaluation
 from diswot.student_search.strategies import STRATEGIES
 
-SMALL = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3)
+# One proxy and no confirm stage keep these tests about the search itself, and fast (test_confirm_stage.py and
+# test_calibration.py cover the default fitness and the confirm stage).
+SMALL = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3,
+             proxies=["diswot"], confirm_top=0)
 
 
 def ranking(result):
@@ -166,7 +169,8 @@ def run_cli(*args, **kw):
 def test_cli_search_run_folder_export_and_resume_after_kill(tmp_path):
     out = tmp_path / "run"
     args = ["search", "--teacher", "resnet8", "--space", "resnet_cifar_wide", "--num-classes", "10", "--batch-size", "8",
-            "--strategy", "aging", "--evaluations", "60", "--population", "8", "--sample-size", "3", "--out", str(out)]
+            "--strategy", "aging", "--evaluations", "60", "--population", "8", "--sample-size", "3", "--proxy", "diswot",
+            "--confirm-top", "0", "--out", str(out)]
     reference = run_cli(*args[:-1], str(tmp_path / "reference"))
     assert reference.returncode == 0, reference.stderr
     process = subprocess.Popen([sys.executable, "-m", "diswot", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -18,7 +18,8 @@ from api.db import Database, EvaluationRow, JobRow  # noqa: E402
 from api.local_server import LocalServer  # noqa: E402
 from diswot.client import AsyncClient, Client, ServiceError  # noqa: E402
 
-TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3)
+TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3,
+            proxies=["diswot"], confirm_top=0)
 # One torch thread per server: on a shared two-core machine spinning intra-op threads make timings erratic.
 SERVER_ENV = {"OMP_NUM_THREADS": "1"}
 
