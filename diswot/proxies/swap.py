@@ -27,6 +27,7 @@ How this implementation reads the definition, and why:
 from __future__ import annotations
 
 import math
+import weakref
 
 import torch
 
@@ -74,12 +75,22 @@ def size_regulariser(params: int, mu: float = REGULARISER_MU, sigma: float = REG
     return math.exp(-((params / 1e6 - mu) ** 2) / sigma)
 
 
+_shared_swap: "weakref.WeakKeyDictionary[CandidateContext, float]" = weakref.WeakKeyDictionary()
+
+
+def shared_swap_score(candidate: CandidateContext) -> float:
+    """One SWAP forward pass per candidate, read by swap and swap_reg."""
+    if candidate not in _shared_swap:
+        _shared_swap[candidate] = swap_score(candidate.network, candidate.images[:SAMPLES])
+    return _shared_swap[candidate]
+
+
 def _swap(candidate: CandidateContext) -> ProxyValue:
-    return ProxyValue(swap_score(candidate.network, candidate.images[:SAMPLES]))
+    return ProxyValue(shared_swap_score(candidate))
 
 
 def _swap_reg(candidate: CandidateContext) -> ProxyValue:
-    swap = _swap(candidate).score
+    swap = shared_swap_score(candidate)
     factor = size_regulariser(candidate.cost.params)
     return ProxyValue(swap * factor, terms={"swap": swap, "size_factor": factor})
 
