@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from diswot import ProbeDataSpec, Scorer, get_space, load_probe_batch
+from diswot.errors import DiswotError
 from diswot.proxies import get_proxy, list_proxies
 from diswot.proxies.meco import meco_score, smallest_correlation_eigenvalue
 from diswot.proxies.swap import distinct_patterns, size_regulariser, swap_score
@@ -94,6 +95,8 @@ def test_zico_matches_gradients_computed_by_hand_on_each_half():
         expected_per_layer[layer] = np.log(np.sum(np.abs(stacked).mean(axis=0)[std > 0] / std[std > 0]))
     assert zico_score(model, images, labels) == pytest.approx(sum(expected_per_layer), rel=1e-5)
     # Split further after running out of memory: each chunk's loss is weighted, so the gradients are the same.
+    with pytest.raises(DiswotError, match="at least 2 images; the probe batch has 1"):
+        zico_score(model, images[:1], labels[:1])
     for limit in (2, 1):
         split = batch_gradients(FailsAboveBatch(model, limit), images[:4], labels[:4])
         for whole, part in zip(batch_gradients(model, images[:4], labels[:4]), split):

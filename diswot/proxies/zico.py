@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from diswot.candidate import CandidateContext
+from diswot.errors import DiswotError
 from diswot.network_outputs import batch_statistics_norm
 from diswot.proxies import register_proxy
 from diswot.proxies.base import Proxy, ProxyValue
@@ -80,7 +81,10 @@ def zico_from_gradients(per_batch: list[list[torch.Tensor]]) -> float:
 def zico_score(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """ZiCo of `model` with the batch split into MINI_BATCHES consecutive mini-batches (all of the batch)."""
     if len(labels) < MINI_BATCHES:
-        raise ValueError(f"ZiCo splits the probe batch into {MINI_BATCHES} mini-batches; it has {len(labels)} images")
+        raise DiswotError(
+            f"zico compares gradients of {MINI_BATCHES} mini-batches of the probe batch, which needs at least "
+            f"{MINI_BATCHES} images; the probe batch has {len(labels)}"
+        )
     batches = batch_chunks(len(labels), MINI_BATCHES)
     return zico_from_gradients([batch_gradients(model, images[batch], labels[batch]) for batch in batches])
 
