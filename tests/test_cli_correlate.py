@@ -59,3 +59,13 @@ def test_correlate_errors_are_one_line(tmp_path):
         result = run_cli("--truth", truth, *args, *SMALL)
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr and fragment in result.stderr
+
+
+def test_correlate_default_names_what_search_ranks_by(tmp_path):
+    result = run_cli("--truth", str(write_truth(tmp_path)), "--arch-column", "arch_str", "--truth-column", "acc",
+                     "--teacher", "resnet8", "--proxies", "default,params,ensemble:default+params", "--json", *SMALL)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [row["proxy"] for row in report["table"]] == ["diswot_capacity", "params", "ensemble:default+params"]
+    dead = next(c for c in report["candidates"] if c["arch"] == CELLS[3])  # no path from input to output
+    assert dead["scores"]["diswot_capacity"] is None  # -inf, written as null in JSON

@@ -30,7 +30,8 @@ def list_proxies() -> list[str]:
 
 
 from diswot.proxies import (  # noqa: E402,F401  (registration)
-    cost_proxies, diswot_capacity, diswot_proxies, jacob_cov, naswot, pruning_saliency, synflow, teacher_similarity, zen,
+    cost_proxies, diswot_capacity, diswot_proxies, jacob_cov, meco, naswot, pruning_saliency, swap, synflow,
+    teacher_similarity, zen, zico,
 )
 
 __all__ = [
