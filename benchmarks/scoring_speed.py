@@ -26,8 +26,8 @@ from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.scorer import Scorer
 from diswot.seeding import derive_seed, seeded_torch
 from diswot.teachers import load_teacher
-from diswot.zoo import create_model
 from search_spaces import get_space
+from search_spaces.zoo import create_model
 
 
 def reference_score(arch, space, images, labels, num_classes: int, seed: int = 0) -> float:

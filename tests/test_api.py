@@ -19,7 +19,7 @@ from api.db import Database, JobRow, utc_now  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
-from diswot.zoo import create_model  # noqa: E402
+from search_spaces.zoo import create_model  # noqa: E402
 
 PROBE = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8)
 TINY = dict(PROBE, population=8, sample_size=3)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diswot.proxies.base import Proxy, ProxyValue
-from diswot.registry import Registry
+from search_spaces.registry import Registry
 
 PROXIES: Registry[Proxy] = Registry("proxy")
 
