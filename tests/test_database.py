@@ -30,7 +30,8 @@ def same(stored, expected) -> bool:
     if isinstance(expected, float):
         if math.isnan(expected):
             return isinstance(stored, float) and math.isnan(stored)
-        return isinstance(stored, float) and stored == expected and math.copysign(1, stored) == math.copysign(1, expected)
+        same_sign = math.copysign(1, stored) == math.copysign(1, expected)
+        return isinstance(stored, float) and stored == expected and same_sign
     if isinstance(expected, dict):
         return (
             isinstance(stored, dict)
