@@ -28,10 +28,11 @@ RESULT = {
 def same(stored, expected) -> bool:
     """Equal, with NaN equal to NaN and -0.0 told from 0.0: what an exact round trip keeps."""
     if isinstance(expected, float):
+        if not isinstance(stored, float):
+            return False
         if math.isnan(expected):
-            return isinstance(stored, float) and math.isnan(stored)
-        same_sign = math.copysign(1, stored) == math.copysign(1, expected)
-        return isinstance(stored, float) and stored == expected and same_sign
+            return math.isnan(stored)
+        return stored == expected and math.copysign(1, stored) == math.copysign(1, expected)
     if isinstance(expected, dict):
         return (
             isinstance(stored, dict)
