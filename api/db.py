@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint, create_engine, event, text
+from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from api.exact_json import ExactJSON
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
@@ -30,7 +32,7 @@ class JobRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
-    config: Mapped[dict[str, Any]] = mapped_column(JSON)  # SearchConfig.to_dict() of the validated request
+    config: Mapped[dict[str, Any]] = mapped_column(ExactJSON)  # SearchConfig.to_dict() of the validated request
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     started_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
@@ -41,7 +43,7 @@ class JobRow(Base):
     best_score: Mapped[Optional[float]]
     eta_seconds: Mapped[Optional[float]]
     error: Mapped[Optional[str]] = mapped_column(Text)
-    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, deferred=True)
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(ExactJSON, deferred=True)
 
 
 class EvaluationRow(Base):
@@ -52,7 +54,7 @@ class EvaluationRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)  # append order
     job_id: Mapped[str] = mapped_column(ForeignKey("search_jobs.id", ondelete="CASCADE"), index=True)
     canonical: Mapped[str] = mapped_column(String(1024))
-    evaluation: Mapped[dict[str, Any]] = mapped_column(JSON)  # Evaluation.to_dict()
+    evaluation: Mapped[dict[str, Any]] = mapped_column(ExactJSON)  # Evaluation.to_dict()
 
 
 def _sqlite_pragmas(connection, _record) -> None:

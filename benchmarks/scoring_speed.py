@@ -2,11 +2,11 @@
 
     python benchmarks/scoring_speed.py [--candidates 30] [--batch-size 64] [--device cpu]
 
-The reference does what the official DisWOT code does per candidate: a new random resnet56 teacher, forward
-and backward through teacher and student (NCHW fp32, BatchNorm in train mode), classifier-weight gradients
-from autograd, then the explicit C x C and B x B matrices. diswot's scorer computes the teacher once and
-scores each student with one forward pass. Prints candidates/s of each, their ratio, and the student
-forward's achieved GFLOP/s beside a 2048x2048 matmul measured in the same run.
+The reference (`diswot.published_procedure`) does what the official DisWOT code does per candidate: a new
+random resnet56 teacher, forward and backward through teacher and student (NCHW fp32, BatchNorm in train mode),
+classifier-weight gradients from autograd, then the explicit C x C and B x B matrices. diswot's scorer computes
+the teacher once and scores each student with one forward pass. Prints candidates/s of each, their ratio, and the
+student forward's achieved GFLOP/s beside a 2048x2048 matmul measured in the same run.
 """
 
 from __future__ import annotations
@@ -18,48 +18,14 @@ import random
 import time
 
 import torch
-import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from diswot.network_outputs import batch_statistics_norm, forward_outputs
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.published_procedure import published_diswot_score
 from diswot.scorer import Scorer
-from diswot.seeding import derive_seed, seeded_torch
 from diswot.teachers import load_teacher
-from diswot.zoo import create_model
 from search_spaces import get_space
-
-
-def reference_score(arch, space, images, labels, num_classes: int, seed: int = 0) -> float:
-    """One candidate the published way: a new teacher and the student as written (dead edges included), both
-    differentiated by autograd, explicit C x C and B x B matrices.
-
-    Both networks are seeded as diswot seeds them, so for a cell that is already canonical the two procedures
-    must give the same score (checked below).
-    """
-    with seeded_torch(derive_seed(seed, "teacher:resnet56")):
-        teacher = create_model("resnet56", num_classes)
-    with seeded_torch(derive_seed(seed, f"{space.name}:{space.canonical(arch)}")):
-        student = space.build(arch, num_classes)
-    matrices = []
-    for network in (teacher, student):
-        network.train()
-        features = network.forward_features(images)
-        logits = network.classifier(features.mean(dim=(2, 3)))
-        network.zero_grad()
-        F.cross_entropy(logits, labels).backward()
-        gradient = network.classifier.weight.grad
-        matrices.append((gradient, features.detach()))
-    (g_t, f_t), (g_s, f_s) = matrices
-    width = min(g_t.shape[1], g_s.shape[1])
-    g_t = F.adaptive_avg_pool1d(g_t.unsqueeze(0), width).squeeze(0)
-    g_s = F.adaptive_avg_pool1d(g_s.unsqueeze(0), width).squeeze(0)
-    semantic_t = F.normalize(g_t.unsqueeze(2) * g_t.unsqueeze(1), dim=2)
-    semantic_s = F.normalize(g_s.unsqueeze(2) * g_s.unsqueeze(1), dim=2)
-    semantic = (semantic_t - semantic_s).pow(2).sum() / (width * num_classes)
-    flat_t, flat_s = f_t.reshape(len(f_t), -1), f_s.reshape(len(f_s), -1)
-    relation = (F.normalize(flat_t @ flat_t.t(), dim=1) - F.normalize(flat_s @ flat_s.t(), dim=1)).pow(2).mean()
-    return -float(semantic + relation)
 
 
 def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
@@ -100,9 +66,10 @@ def main() -> None:
     archs = [space.sample(rng) for _ in range(args.candidates)]
     probe = load_probe_batch(ProbeDataSpec(batch_size=args.batch_size), args.num_classes)
 
-    reference_score(archs[0], space, probe.images, probe.labels, args.num_classes)  # warm-up
+    published_diswot_score("resnet56", space, archs[0], probe.images, probe.labels, args.num_classes)  # warm-up
     started = time.perf_counter()
-    reference = [reference_score(a, space, probe.images, probe.labels, args.num_classes) for a in archs]
+    reference = [published_diswot_score("resnet56", space, a, probe.images, probe.labels, args.num_classes)
+                 for a in archs]
     reference_seconds = time.perf_counter() - started
 
     started = time.perf_counter()

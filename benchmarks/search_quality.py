@@ -26,21 +26,14 @@ import math
 import platform
 from pathlib import Path
 
-import moocore
 from tqdm import tqdm
 
 import diswot
-from diswot.student_search import JsonlStore, MemoryStore, SearchConfig, search
+from diswot.student_search import JsonlStore, MemoryStore, SearchConfig, hypervolume, search
 from search_spaces import get_space
 from search_spaces.nb201 import one_edge_neighbours
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def hypervolume(front, reference: tuple[float, float]) -> float:
-    """Area dominated by a front of (score up, params down) points, up to `reference` (moocore, DEAP's own
-    hypervolume backend, minimises every objective)."""
-    return float(moocore.hypervolume([(-s.score, float(s.params)) for s in front], ref=[-reference[0], reference[1]]))
 
 
 def landscape_top(scores: dict[str, float], top: int = 100) -> dict:
@@ -107,7 +100,7 @@ def main() -> None:
     # the worst real score: a cell whose output ignores its input scores -inf and is on no front
     worst = min(s for s in all_scores if math.isfinite(s))
     reference = (worst, max(e.params for e in exhaustive.history))
-    exhaustive_hv = hypervolume(exhaustive.pareto_front, reference)
+    exhaustive_hv = hypervolume(exhaustive.pareto_front, "params", reference)
     landscape = landscape_top({e.canonical: e.score for e in exhaustive.history if math.isfinite(e.score)})
     print(f"landscape: {landscape}")
 
@@ -132,7 +125,7 @@ def main() -> None:
                 # the share of the score range (worst cell to best cell) the search climbed
                 "attainment_of_score_range": (found - worst) / (best - worst),
                 "rank_among_all_cells": rank_of(found),
-                "front_hypervolume_ratio": hypervolume(result.pareto_front, reference) / exhaustive_hv,
+                "front_hypervolume_ratio": hypervolume(result.pareto_front, "params", reference) / exhaustive_hv,
                 "front_size": len(result.pareto_front),
                 "evaluations_to_exhaustive_best": next(
                     (n for n, score in enumerate(result.best_scores, start=1) if score >= best), None),

@@ -4,7 +4,7 @@ per-candidate procedure, measured in the same run.
     python benchmarks/search_speed.py [--evaluations 1000] [--reference-candidates 10] [--shared-init]
 
 Runs the CLI end to end (teacher, probe batch, aging evolution, store, result files, plots) in a fresh run
-folder and times it, then times the published procedure (`scoring_speed.reference_score`) on a few of the same
+folder and times it, then times the published procedure (`diswot.published_procedure`) on a few of the same
 cells. Prints wall time, candidates/s, and what the published procedure would take for the same number of
 candidates, and writes them to benchmarks/results/search_speed.json with the machine, threads and date.
 `--shared-init` also times the same search with `--shared-init` and reports its cost against the default.
@@ -24,11 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from scoring_speed import reference_score
-
 import torch
 
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.published_procedure import published_diswot_score
 from search_spaces import get_space
 
 TARGET_SECONDS = 120
@@ -49,7 +48,7 @@ def main() -> None:
     probe = load_probe_batch(ProbeDataSpec(batch_size=64), 100)
     started = time.perf_counter()
     for cell in cells:
-        reference_score(cell, space, probe.images, probe.labels, 100)
+        published_diswot_score("resnet56", space, cell, probe.images, probe.labels, 100)
     reference_per_candidate = (time.perf_counter() - started) / len(cells)
 
     evaluations = result["evaluations"]

@@ -15,12 +15,16 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from api.local_server import LocalServer
 from diswot.client import AsyncClient, Client, ServiceError
+
+# The server harness is the tests' own (tests/local_server.py): it is not part of the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from local_server import LocalServer  # noqa: E402
 
 SEARCH = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3)
 FINISHED_JOBS = 20
@@ -77,7 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         # One torch thread: the search should not fight the HTTP workers for the cores with spinning threads.
         with (
-            LocalServer(Path(folder) / "jobs.db", env={"OMP_NUM_THREADS": "1"}) as server,
+            LocalServer(Path(folder) / "jobs.db", Path(folder) / "server.log", env={"OMP_NUM_THREADS": "1"}) as server,
             Client(server.url) as client,
         ):
             for seed in range(FINISHED_JOBS):

@@ -1,7 +1,7 @@
 """diswot: training-free student-architecture search for knowledge distillation (DisWOT, CVPR 2023).
 
-The public names below are imported on first use, so that `search_spaces` (which uses `diswot.registry`)
-and `diswot` can import each other's leaf modules without a cycle.
+The public names below are imported on first use, so that a light module (`diswot.client`, `diswot.errors`)
+can be imported without loading torch and the whole engine.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ _PUBLIC = {
     "score": "diswot.scoring",
     "Teacher": "diswot.teachers",
     "load_teacher": "diswot.teachers",
-    "create_model": "diswot.zoo",
-    "list_models": "diswot.zoo",
+    "create_model": "search_spaces.zoo",
+    "list_models": "search_spaces.zoo",
     "search": "diswot.student_search",
     "SearchConfig": "diswot.student_search",
     "SearchResult": "diswot.student_search",

@@ -1,8 +1,8 @@
-"""The one exception type users see: a message that says what was wrong and what is valid."""
+"""The one exception type users see (defined with the search spaces, the bottom layer), and its per-field form."""
 
+from search_spaces.errors import DiswotError
 
-class DiswotError(ValueError):
-    """Bad input or an unmet request, explained in one line for the person who made it."""
+__all__ = ["DiswotError", "FieldError"]
 
 
 class FieldError(DiswotError):

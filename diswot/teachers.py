@@ -20,8 +20,8 @@ from torch import nn
 from diswot.errors import DiswotError
 from diswot.initialisation import apply_init
 from diswot.seeding import derive_seed, seeded_torch
-from diswot.zoo import ZOO, create_model
 from search_spaces import SPACES, get_space
+from search_spaces.zoo import ZOO, create_model
 
 TORCHSCRIPT_SUFFIXES = (".ts", ".pt", ".pth", ".jit")
 SPEC_FORMS = "a zoo name (see `diswot teachers`), 'SPACE:ARCH' (e.g. 'resnet_cifar:3x16-3x32-3x64') or a TorchScript file path"

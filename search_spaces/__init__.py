@@ -1,9 +1,12 @@
-"""Spaces of candidate students: NAS-Bench-201 cells and CIFAR ResNets."""
+"""Spaces of candidate students: NAS-Bench-201 cells, CIFAR ResNets and the named model zoo.
 
-from diswot.registry import Registry
+The bottom layer: it imports nothing of `diswot`, so importing it alone registers every space.
+"""
+
 from search_spaces.base import SearchSpace
 from search_spaces.cost import Cost
 from search_spaces.network import ClassifierNetwork
+from search_spaces.registry import Registry
 
 SPACES: Registry[SearchSpace] = Registry("search space")
 
@@ -16,6 +19,6 @@ def list_spaces() -> list[str]:
     return SPACES.names()
 
 
-from search_spaces import nb201, resnet_cifar  # noqa: E402,F401  (registration)
+from search_spaces import nb201, resnet_cifar, zoo  # noqa: E402,F401  (registration)
 
 __all__ = ["SPACES", "ClassifierNetwork", "Cost", "SearchSpace", "get_space", "list_spaces"]

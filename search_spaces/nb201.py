@@ -37,9 +37,9 @@ from typing import Iterator, List, Mapping, Optional, Sequence
 import torch
 from torch import nn
 
-from diswot.errors import DiswotError
 from search_spaces.base import SearchSpace
 from search_spaces.cost import Cost, measure_cost
+from search_spaces.errors import DiswotError
 from search_spaces.network import ClassifierNetwork
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")

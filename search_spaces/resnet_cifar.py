@@ -19,8 +19,8 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-from diswot.errors import DiswotError
 from search_spaces.base import SearchSpace
+from search_spaces.errors import DiswotError
 from search_spaces.network import ClassifierNetwork
 
 Stage = tuple[int, int]  # (number of blocks, output channels)

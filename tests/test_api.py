@@ -1,5 +1,6 @@
 """The service in-process (FastAPI TestClient): limits and their messages, files, auth, pagination, cancel and
-delete rules, scoring, the SQL evaluation store and resume after a graceful shutdown."""
+delete rules, scoring, the SQL evaluation store and resume after a graceful shutdown, each on SQLite and on
+PostgreSQL (see conftest.py)."""
 
 import contextlib
 import os
@@ -19,7 +20,7 @@ from api.db import Database, JobRow, utc_now  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
-from diswot.zoo import create_model  # noqa: E402
+from search_spaces.zoo import create_model  # noqa: E402
 
 PROBE = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, proxies=["diswot"])
 TINY = dict(PROBE, population=8, sample_size=3, confirm_top=0)  # the default fitness and confirm stage: test_service_e2e
@@ -53,12 +54,12 @@ def no_service_environment(monkeypatch):
 
 
 @pytest.fixture
-def service(tmp_path):
+def service(database_url):
     """`service(**settings)` -> a TestClient of an app on a fresh database, started and stopped with the test."""
     with contextlib.ExitStack() as stack:
 
         def start(**overrides):
-            settings = Settings(database_path=tmp_path / "jobs.db", **{**LIMITS, **overrides})
+            settings = Settings(database_url=database_url, **{**LIMITS, **overrides})
             return stack.enter_context(TestClient(create_app(settings)))
 
         yield start
@@ -324,8 +325,8 @@ class StopAfter(SqlEvaluationStore):
             raise KeyboardInterrupt
 
 
-def test_sql_store_resumes_to_the_uninterrupted_result(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
+def test_sql_store_resumes_to_the_uninterrupted_result(database_url):
+    database = Database(database_url)
     database.create_tables()
     settings = dict(TINY, evaluations=16, max_params="0.6M")
     uninterrupted = diswot.search(**settings)
@@ -341,8 +342,8 @@ def test_sql_store_resumes_to_the_uninterrupted_result(tmp_path):
     assert [e.canonical for e in store.load()] == [e.canonical for e in uninterrupted.history]
 
 
-def test_a_shutdown_leaves_a_running_job_queued_and_the_next_start_finishes_it(tmp_path):
-    settings = Settings(database_path=tmp_path / "jobs.db", **LIMITS)
+def test_a_shutdown_leaves_a_running_job_queued_and_the_next_start_finishes_it(database_url):
+    settings = Settings(database_url=database_url, **LIMITS)
     with TestClient(create_app(settings)) as client:
         job = submit(client, evaluations=60)
         wait_for(client, job["id"], until=scoring)

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from api.local_server import LocalServer  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from local_server import LocalServer  # noqa: E402
 
 SMALL_LIMITS = dict(
     max_evaluations=4,
@@ -35,9 +35,9 @@ schema = schemathesis.openapi.from_dict(
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory):
+def server_url(fresh_database, tmp_path_factory):
     env = {"OMP_NUM_THREADS": "1", **{f"DISWOT_{name.upper()}": str(value) for name, value in SMALL_LIMITS.items()}}
-    with LocalServer(tmp_path_factory.mktemp("fuzz") / "jobs.db", env=env) as server:
+    with LocalServer(fresh_database(), tmp_path_factory.mktemp("fuzz") / "server.log", env=env) as server:
         yield server.url
 
 

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from diswot import DiswotError, ProbeDataSpec, Scorer, get_space, load_probe_batch, load_teacher
+from diswot.published_procedure import published_diswot_score
 from diswot.seeding import derive_seed, seeded_torch
 
 NB201_CELLS = [
@@ -71,6 +72,16 @@ def test_fast_scores_equal_the_published_procedure_with_autograd():
     (sem_t, rel_t), (sem_s, rel_s) = matrices
     expected = -float((sem_t - sem_s).pow(2).sum() / (64 * classes) + (rel_t - rel_s).pow(2).mean())
     assert scorer.score(space, NB201_CELLS[0]).score == pytest.approx(expected, rel=1e-3)
+
+
+def test_the_published_procedure_scores_a_canonical_cell_as_the_scorer_does():
+    """With a teacher four times wider than the student (256 against 64 channels), so that both pool the
+    teacher's gradient down to the student's width; a cell with dead edges would differ (they are built here)."""
+    space, classes = get_space("nb201"), 10
+    scorer = make_scorer(proxies=("diswot",), teacher="resnet8x4", classes=classes)
+    canonical = space.parse(space.canonical(space.parse(NB201_CELLS[0])))
+    published = published_diswot_score("resnet8x4", space, canonical, scorer.images, scorer.labels, classes)
+    assert scorer.score(space, canonical).score == pytest.approx(published, rel=1e-3)
 
 
 def test_gaussian_init_changes_the_network_and_is_seeded():

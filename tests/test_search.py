@@ -12,7 +12,7 @@ import torch
 import diswot
 from diswot import DiswotError, SearchConfig, StudentSpec, build_student
 from diswot.student_search import JsonlStore, MemoryStore
-from diswot.student_search.result import pareto_front
+from diswot.student_search.result import hypervolume, pareto_front
 from diswot.student_search.evaluation import Evaluation
 from diswot.student_search.strategies import STRATEGIES
 
@@ -112,6 +112,22 @@ def test_pareto_front_on_a_known_table():
     table = [Evaluation(c, c, p, 0, True, s) for c, p, s in
              [("a", 1, 0.1), ("b", 2, 0.5), ("c", 3, 0.4), ("d", 4, 0.9), ("e", 4, 0.2), ("f", 5, 0.9)]]
     assert [e.canonical for e in pareto_front(table, "params")] == ["a", "b", "d"]
+
+
+def test_hypervolume_of_known_fronts():
+    """Areas by hand: each front member dominates the rectangle from its (cost, score) to (reference cost,
+    reference score); the hypervolume is the area of their union, a staircase."""
+    table = [Evaluation(c, c, p, 0, True, s) for c, p, s in
+             [("a", 1, 0.1), ("b", 2, 0.5), ("c", 3, 0.4), ("d", 4, 0.9), ("e", 4, 0.2), ("f", 5, 0.9)]]
+    # front a, b, d up to (score 0, params 5): 4 x 0.1 + 3 x 0.4 + 1 x 0.4
+    assert hypervolume(pareto_front(table, "params"), "params", (0.0, 5.0)) == pytest.approx(2.0)
+    # the same students on the flops axis; one cheaper than the reference cost but scoring below the reference
+    # score, one scoring above it but costlier than the reference cost: neither adds anything
+    front = [Evaluation(c, c, 0, f, True, s) for c, f, s in
+             [("low", 0, 0.05), ("x", 10, 0.5), ("y", 30, 0.8), ("z", 40, 0.9), ("big", 60, 0.95)]]
+    # 40 x 0.4 + 20 x 0.3 + 10 x 0.1
+    assert hypervolume(front, "flops", (0.1, 50.0)) == pytest.approx(23.0)
+    assert hypervolume([], "params", (0.0, 5.0)) == 0.0
 
 
 def test_a_student_scored_minus_infinity_is_on_no_front():

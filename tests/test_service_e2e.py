@@ -1,6 +1,7 @@
 """The real server (`diswot serve`, uvicorn on a loopback port) driven by the Python client: submit, follow,
 fetch, cancel; a server killed mid-job and started again on the same database finishes the job with the result
-an uninterrupted job gives; `diswot submit --wait` prints the ranking and writes the result."""
+an uninterrupted job gives; `diswot submit --wait` prints the ranking and writes the result. On SQLite and on
+PostgreSQL (see conftest.py)."""
 
 import asyncio
 import json
@@ -15,8 +16,8 @@ pytest.importorskip("uvicorn")
 from sqlalchemy import func, select  # noqa: E402
 
 from api.db import Database, EvaluationRow, JobRow  # noqa: E402
-from api.local_server import LocalServer  # noqa: E402
 from diswot.client import AsyncClient, Client, ServiceError  # noqa: E402
+from local_server import LocalServer  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3,
             proxies=["diswot"], confirm_top=0)
@@ -25,8 +26,8 @@ SERVER_ENV = {"OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with LocalServer(tmp_path_factory.mktemp("e2e") / "jobs.db", env=SERVER_ENV) as running:
+def server(fresh_database, tmp_path_factory):
+    with LocalServer(fresh_database(), tmp_path_factory.mktemp("e2e") / "server.log", env=SERVER_ENV) as running:
         yield running
 
 
@@ -96,15 +97,15 @@ def test_async_client_makes_the_same_calls(server):
     assert "nb201" in {space["name"] for space in spaces}
 
 
-def test_a_killed_server_resumes_the_job_and_ends_with_the_uninterrupted_result(tmp_path):
+def test_a_killed_server_resumes_the_job_and_ends_with_the_uninterrupted_result(database_url, tmp_path):
     request = dict(TINY, evaluations=120, max_params="0.6M")
-    server = LocalServer(tmp_path / "jobs.db", env=SERVER_ENV).start()
+    server = LocalServer(database_url, tmp_path / "server.log", env=SERVER_ENV).start()
     try:
         with Client(server.url) as client:
             job = client.submit(request)
             scored_at_least(client, job["id"], 10)
         server.kill()
-        database = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
+        database = Database(database_url)
         with database.session() as session:
             assert session.get(JobRow, job["id"]).status == "running"  # a crash: nobody marked it stopped
             stored_at_kill = session.scalar(select(func.count()).where(EvaluationRow.job_id == job["id"]))

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from diswot.zoo import ZOO, create_model
 from search_spaces.cost import count_params
+from search_spaces.zoo import ZOO, create_model
 
 ZOO_MODELS = [
     "resnet8", "resnet14", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "resnet8x4", "resnet32x4",

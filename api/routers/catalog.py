@@ -7,8 +7,8 @@ from api.schemas.responses import ProxyInfo, SpaceInfo, StrategyInfo, TeacherCat
 from diswot.proxies import PROXIES
 from diswot.student_search.strategies import STRATEGIES
 from diswot.teachers import SPEC_FORMS
-from diswot.zoo import list_models
 from search_spaces import SPACES
+from search_spaces.zoo import list_models
 
 router = APIRouter(tags=["catalog"])
 

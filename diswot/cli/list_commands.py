@@ -8,8 +8,8 @@ import typer
 
 from diswot.cli.app import app
 from diswot.proxies import PROXIES
-from diswot.zoo import list_models
 from search_spaces import SPACES
+from search_spaces.zoo import list_models
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diswot.proxies.base import Proxy, ProxyValue
-from diswot.registry import Registry
+from search_spaces.registry import Registry
 
 PROXIES: Registry[Proxy] = Registry("proxy")
 # What `diswot search` ranks by unless told otherwise; the name "default" stands for it wherever a proxy is named.

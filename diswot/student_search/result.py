@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
+import moocore
 from torch import nn
 
 from diswot.initialisation import build_initialised
@@ -109,3 +110,14 @@ def pareto_front(evaluations: list[Evaluation], objective: str) -> list[Evaluati
         if not front or evaluation.score > front[-1].score:
             front.append(evaluation)
     return front
+
+
+def hypervolume(front: Sequence[Evaluation | StudentSpec], objective: str, reference: tuple[float, float]) -> float:
+    """The area a front dominates in (score up, cost down), bounded by `reference` = (lowest score, highest
+    `objective` cost): one number for how much of the trade-off a search found, to compare two fronts on one
+    reference. A point no better than the reference in both adds nothing. Computed by moocore (DEAP's own
+    hypervolume backend), which minimises every objective, hence the negated scores."""
+    if not front:
+        return 0.0
+    points = [(-member.score, float(getattr(member, objective))) for member in front]
+    return float(moocore.hypervolume(points, ref=[-reference[0], reference[1]]))

@@ -9,8 +9,8 @@ to a multiple of 8), and drops the stride of the 24-channel stage, so 32x32 inpu
 import torch
 from torch import nn
 
-from diswot.zoo import ZOO
 from search_spaces.network import ClassifierNetwork
+from search_spaces.zoo import ZOO
 
 WIDTH_MULTIPLIER = 0.5
 EXPANSION = 6

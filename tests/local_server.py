@@ -1,10 +1,10 @@
-"""A diswot server in a child process on a free loopback port, for tests and benchmarks.
+"""A diswot server in a child process on a free loopback port, for the tests and the service benchmark.
 
-    with LocalServer(tmp_path / "jobs.db") as server:
+    with LocalServer(database_url, tmp_path / "server.log") as server:
         Client(server.url).submit(...)
 
 It runs `diswot serve` exactly as a user would; `kill()` ends it the hard way (SIGKILL, as a crash would) and
-`start()` brings it back on the same database.
+`start()` brings it back on the same database. A test harness, so it lives here and not in the installed package.
 """
 
 from __future__ import annotations
@@ -28,10 +28,15 @@ def free_loopback_port() -> int:
 
 class LocalServer:
     def __init__(
-        self, database: Path, env: Optional[dict[str, str]] = None, workers: int = 1, startup_timeout: float = 120.0
+        self,
+        database: str | Path,
+        log_path: Path,
+        env: Optional[dict[str, str]] = None,
+        workers: int = 1,
+        startup_timeout: float = 120.0,
     ):
-        self.database = Path(database)
-        self.log_path = self.database.with_suffix(".log")
+        self.database = str(database)  # as `diswot serve --db` takes it: a SQLite file or any SQLAlchemy URL
+        self.log_path = Path(log_path)
         # Settings are the ones given here, not DISWOT_* variables of whoever runs the tests or the benchmark.
         inherited = {name: value for name, value in os.environ.items() if not name.startswith("DISWOT_")}
         self.env = {**inherited, **(env or {})}
@@ -53,7 +58,7 @@ class LocalServer:
             "--port",
             str(port),
             "--db",
-            str(self.database),
+            self.database,
             "--workers",
             str(self.workers),
             "--log-level",

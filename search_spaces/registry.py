@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Callable, Generic, Iterator, TypeVar
 
-from diswot.errors import DiswotError
+from search_spaces.errors import DiswotError
 
 T = TypeVar("T")
 

@@ -10,8 +10,8 @@ from functools import partial
 import torch
 from torch import nn
 
-from diswot.zoo import ZOO
 from search_spaces.network import ClassifierNetwork
+from search_spaces.zoo import ZOO
 
 # Output channels of each conv, block by block; vgg8 is RepDistiller's configuration "S".
 BLOCK_WIDTHS = {

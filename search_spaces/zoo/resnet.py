@@ -2,8 +2,8 @@
 
 from functools import partial
 
-from diswot.zoo import ZOO
 from search_spaces.resnet_cifar import CifarResNet
+from search_spaces.zoo import ZOO
 
 # n BasicBlocks per stage give 6n+2 weighted layers: two convs per block, plus the stem conv and the classifier.
 NARROW_WIDTHS = (16, 32, 64)

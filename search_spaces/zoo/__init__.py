@@ -2,8 +2,8 @@
 
 from typing import Callable
 
-from diswot.registry import Registry
 from search_spaces.network import ClassifierNetwork
+from search_spaces.registry import Registry
 
 ModelFactory = Callable[[int], ClassifierNetwork]
 
@@ -18,4 +18,4 @@ def list_models() -> list[str]:
     return ZOO.names()
 
 
-from diswot.zoo import mobilenetv2, resnet, space, vgg, wrn  # noqa: E402,F401  (registration)
+from search_spaces.zoo import mobilenetv2, resnet, space, vgg, wrn  # noqa: E402,F401  (registration)

@@ -9,8 +9,8 @@ from functools import partial
 import torch
 from torch import nn
 
-from diswot.zoo import ZOO
 from search_spaces.network import ClassifierNetwork
+from search_spaces.zoo import ZOO
 
 STEM_WIDTH = 16
 BASE_WIDTHS = (16, 32, 64)

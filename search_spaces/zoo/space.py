@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from typing import Iterator
 
-from diswot.errors import DiswotError
-from diswot.zoo import ZOO, create_model
 from search_spaces import SPACES, ClassifierNetwork, SearchSpace
 from search_spaces.cost import count_params
+from search_spaces.errors import DiswotError
+from search_spaces.zoo import ZOO, create_model
 
 
 class ZooSpace(SearchSpace[str]):
