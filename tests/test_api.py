@@ -310,6 +310,22 @@ def test_concurrent_jobs_give_the_results_of_jobs_run_alone(service):
         assert [(e["canonical"], e["score"]) for e in history] == [(e.canonical, e.score) for e in alone.history]
 
 
+def test_budgeted_requests_arriving_during_a_job_leave_its_result_unchanged(service):
+    """Every budgeted POST computes the extreme costs of its space; that must not disturb a running job."""
+    client = service()
+    request = dict(TINY, space="resnet_cifar", evaluations=16, max_params="0.4M", seed=5)
+    job = submit(client, **request)
+    refused = 0
+    while client.get(f"/v1/searches/{job['id']}").json()["status"] not in FINISHED:
+        response = client.post("/v1/searches", json={**request, "max_params": "1k"})
+        assert response.status_code == 422 and "no resnet_cifar candidate meets" in response.json()["detail"]
+        refused += 1
+    assert refused > 5
+    history = client.get(f"/v1/searches/{job['id']}/result", params={"history": True}).json()["history"]
+    alone = diswot.search(**request)
+    assert [(e["canonical"], e["score"]) for e in history] == [(e.canonical, e.score) for e in alone.history]
+
+
 class StopAfter(SqlEvaluationStore):
     """Raises after n appends, as a killed run would: everything appended before is committed."""
 

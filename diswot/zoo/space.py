@@ -8,7 +8,6 @@ from typing import Iterator
 from diswot.errors import DiswotError
 from diswot.zoo import ZOO, create_model
 from search_spaces import SPACES, ClassifierNetwork, SearchSpace
-from search_spaces.cost import count_params
 
 
 class ZooSpace(SearchSpace[str]):
@@ -39,7 +38,7 @@ class ZooSpace(SearchSpace[str]):
         return iter(ZOO.names())
 
     def extreme_archs(self) -> tuple[str, str]:
-        params = {name: count_params(create_model(name, 10)) for name in ZOO.names()}
+        params = {name: self.cost(name, 10).params for name in ZOO.names()}
         return min(params, key=params.get), max(params, key=params.get)
 
     def build(self, arch: str, num_classes: int) -> ClassifierNetwork:
