@@ -140,6 +140,16 @@ def test_limits_and_unknown_names_are_422_with_a_message(service, field, value, 
     assert client.get("/v1/searches").json()["total"] == 0
 
 
+@pytest.mark.parametrize("field", ["min_params", "max_params", "max_flops"])
+@pytest.mark.parametrize("value", ["1e400", "9e999", 10**400, -1, True, 2.5])
+def test_a_budget_that_is_not_a_count_in_range_is_422_naming_the_field_and_the_range(service, field, value):
+    client = service()
+    response = client.post("/v1/searches", json={**TINY, field: value})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(f"field {field!r}: must be a count from 0 to 1e18 such as 500000")
+    assert client.get("/v1/searches").json()["total"] == 0
+
+
 def test_body_and_lists_over_the_limits_are_refused(service):
     client = service()
     response = client.post(
