@@ -68,3 +68,10 @@ def test_files_outside_the_allowed_directory_are_refused(tmp_path):
     torch.jit.save(torch.jit.script(build_network("resnet8", 10)), tmp_path / "t.ts")
     with pytest.raises(DiswotError, match="outside the allowed directory"):
         load_teacher(str(tmp_path / "t.ts"), 10, allowed_dir=allowed)
+
+
+def test_a_torchscript_teacher_that_cannot_be_scored_is_refused_when_loaded(tmp_path, write_broken_teachers):
+    for name, message in write_broken_teachers(tmp_path).items():
+        with pytest.raises(DiswotError) as error:
+            load_teacher(str(tmp_path / name), 10)
+        assert message in str(error.value), name
