@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from api.settings import Settings
 from diswot.errors import DiswotError, FieldError
+from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.student_search import SearchConfig
 from diswot.student_search.runner import check_budget_reachable
 from diswot.teachers import TORCHSCRIPT_SUFFIXES, load_teacher
@@ -37,9 +38,12 @@ def search_config(values: dict[str, Any], settings: Settings) -> SearchConfig:
 
 
 def server_files(values: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """`teacher`, `checkpoint` and `data`, files checked and made absolute (names and 'synthetic' unchanged)."""
+    """`teacher`, `checkpoint` and `data`, files checked and made absolute (names and 'synthetic' unchanged).
+    Each file is read as the job will read it, so a file that cannot be used is refused now, naming its field."""
     teacher, checkpoint = values["teacher"], values.get("checkpoint")
     data = probe_source(values["data"], settings.data_dir)
+    if data != "synthetic":
+        check_probe_batch(values, data)
     if checkpoint is not None or teacher.endswith(TORCHSCRIPT_SUFFIXES):
         if settings.teacher_dir is None:
             field = "checkpoint" if checkpoint is not None else "teacher"
@@ -51,12 +55,25 @@ def server_files(values: dict[str, Any], settings: Settings) -> dict[str, Any]:
             checkpoint = str(directory / checkpoint)
         try:  # loads TorchScript or weights-only state dicts, and only from inside the directory
             load_teacher(
-                teacher, values["num_classes"], checkpoint=checkpoint, seed=values["seed"], allowed_dir=directory
+                teacher, values["num_classes"], checkpoint=checkpoint, seed=values["seed"], allowed_dir=directory,
+                image_size=values["image_size"],
             )
         except (DiswotError, OSError) as error:  # OSError: a name the file system refuses (too long, ...)
             message = str(error) if isinstance(error, DiswotError) else f"unreadable path: {error.strerror}"
             raise FieldError("checkpoint" if checkpoint is not None else "teacher", message) from None
     return {"teacher": teacher, "checkpoint": checkpoint, "data": data}
+
+
+def check_probe_batch(values: dict[str, Any], data: str) -> None:
+    spec = ProbeDataSpec(
+        source=data, batch_size=values["batch_size"], image_size=values["image_size"], seed=values["seed"]
+    )
+    try:
+        load_probe_batch(spec, values["num_classes"])
+    except DiswotError as error:
+        raise FieldError("data", str(error)) from None
+    except OSError as error:  # a file the server may not read
+        raise FieldError("data", f"unreadable: {error.strerror}: {error.filename}") from None
 
 
 def probe_source(source: str, data_dir: Optional[Path]) -> str:

@@ -68,12 +68,12 @@ def load_probe_batch(spec: ProbeDataSpec, num_classes: int) -> ProbeBatch:
         images, labels = _read_cifar_pickles(path, spec.split)
     else:
         images, labels = _read_image_folder(path, spec)
+    chosen = _choose(len(labels), spec)
     if labels.max() >= num_classes or labels.min() < 0:
         raise DiswotError(
             f"probe data {spec.source!r} has labels 0..{int(labels.max())} but the teacher has {num_classes} "
             f"classes; pass --num-classes {int(labels.max()) + 1} or data with labels in [0, {num_classes})"
         )
-    chosen = _choose(len(labels), spec)
     if len(chosen) > 1 and (images[chosen] == images[chosen[:1]]).all():
         raise DiswotError(
             f"the {len(chosen)} probe images chosen from {spec.source!r} are all the same image: every student "
@@ -137,9 +137,16 @@ def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         raise DiswotError(f"{path} must hold arrays 'x_{split}' and 'y_{split}' ({missing} is missing)") from None
     except (ValueError, OSError) as error:
         raise DiswotError(f"{path} is not a readable .npz of plain arrays: {error}") from None
-    if images.ndim != 4 or len(images) != len(labels):
-        raise DiswotError(f"{path}: x_{split} must be (N, H, W, 3) uint8 or (N, 3, H, W) float with N labels")
-    return images, labels.astype(np.int64).reshape(-1)
+    if images.ndim != 4 or not (images.dtype == np.uint8 or np.issubdtype(images.dtype, np.floating)):
+        raise DiswotError(
+            f"{path}: x_{split} must be (N, H, W, 3) uint8 or (N, 3, H, W) float, got {images.dtype} {images.shape}"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DiswotError(f"{path}: y_{split} must hold integer class labels, got {labels.dtype}")
+    labels = labels.reshape(-1)
+    if len(labels) != len(images):
+        raise DiswotError(f"{path}: x_{split} has {len(images)} images but y_{split} {len(labels)} labels")
+    return images, labels.astype(np.int64)
 
 
 class _ArraysOnlyUnpickler(pickle.Unpickler):
@@ -174,11 +181,14 @@ def _read_cifar_pickles(folder: Path, split: str) -> tuple[np.ndarray, np.ndarra
         try:
             with open(file, "rb") as handle:
                 entry = _ArraysOnlyUnpickler(handle, encoding="bytes").load()
-            data, entry_labels = entry[b"data"], entry[label_key]
-        except (pickle.UnpicklingError, KeyError, TypeError, EOFError) as error:
+            data = np.asarray(entry[b"data"], dtype=np.uint8).reshape(-1, 3 * 32 * 32)
+            entry_labels = np.asarray(entry[label_key], dtype=np.int64).reshape(-1)
+            if len(entry_labels) != len(data):
+                raise ValueError(f"{len(data)} images but {len(entry_labels)} labels")
+        except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError) as error:
             raise DiswotError(f"{file} is not a CIFAR python pickle: {error}") from None
-        images.append(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-        labels.append(np.asarray(entry_labels, dtype=np.int64))
+        images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        labels.append(entry_labels)
     return np.concatenate(images), np.concatenate(labels)
 
 
@@ -197,9 +207,12 @@ def _read_image_folder(folder: Path, spec: ProbeDataSpec) -> tuple[np.ndarray, n
     chosen = _choose(len(paths), spec)
     images = []
     for index in chosen:
-        with Image.open(paths[index]) as image:
-            resized = image.convert("RGB").resize((spec.image_size, spec.image_size), Image.BILINEAR)
-            images.append(np.asarray(resized, dtype=np.uint8))
+        try:
+            with Image.open(paths[index]) as image:
+                resized = image.convert("RGB").resize((spec.image_size, spec.image_size), Image.BILINEAR)
+        except (OSError, ValueError, Image.DecompressionBombError) as error:  # OSError: not an image, truncated
+            raise DiswotError(f"image {paths[index]} cannot be decoded: {error}") from None
+        images.append(np.asarray(resized, dtype=np.uint8))
     # Only the chosen images are decoded; return them as the whole pool, in chosen order.
     pool_labels = np.asarray(labels, dtype=np.int64)[chosen]
     return np.stack(images), pool_labels

@@ -34,7 +34,9 @@ def score(
     search_space = get_space(space)
     parsed = [search_space.parse(arch) for arch in archs]
     data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
-    teacher_model = load_teacher(teacher, num_classes, checkpoint=checkpoint, seed=seed, init=init)
+    teacher_model = load_teacher(
+        teacher, num_classes, checkpoint=checkpoint, seed=seed, init=init, image_size=data_spec.image_size
+    )
     probe = load_probe_batch(data_spec, num_classes)
     scorer = Scorer(
         teacher_model, probe, proxies, seed=seed, init=init, device=device, inits=inits, shared_init=shared_init

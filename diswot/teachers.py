@@ -66,16 +66,21 @@ def load_teacher(
     seed: int = 0,
     init: str = "default",
     allowed_dir: str | Path | None = None,
+    image_size: int = 32,
 ) -> Teacher:
     """The teacher for `spec`; with `allowed_dir`, files are accepted only from inside that directory.
 
+
     A randomly initialised teacher gets the students' init scheme (`init`): DisWOT compares teacher and student
     at the same kind of init. With the paper's N(0, 1) weights on the students only, their logits are tens of
-    times larger than a PyTorch-default teacher's, and "similar to the teacher" would mean "least saturated"."""
+    times larger than a PyTorch-default teacher's, and "similar to the teacher" would mean "least saturated".
+    A TorchScript file is run once on `image_size` images (the probe's) to check that it can be scored."""
     if Path(spec).suffix in TORCHSCRIPT_SUFFIXES:
         if checkpoint is not None:
             raise DiswotError("a TorchScript teacher carries its own weights; drop the checkpoint")
-        return _load_torchscript(_checked_file(spec, allowed_dir, "TorchScript teacher"), spec, num_classes)
+        return _load_torchscript(
+            _checked_file(spec, allowed_dir, "TorchScript teacher"), spec, num_classes, image_size
+        )
     with seeded_torch(derive_seed(seed, "teacher:" + spec)):
         model = build_network(spec, num_classes)
         if checkpoint is None:
@@ -97,7 +102,7 @@ def _checked_file(path: str | Path, allowed_dir: str | Path | None, what: str) -
     return resolved
 
 
-def _load_torchscript(path: Path, spec: str, num_classes: int) -> Teacher:
+def _load_torchscript(path: Path, spec: str, num_classes: int, image_size: int) -> Teacher:
     try:
         model = torch.jit.load(str(path), map_location="cpu")
     except RuntimeError as error:
@@ -107,11 +112,46 @@ def _load_torchscript(path: Path, spec: str, num_classes: int) -> Teacher:
             f"TorchScript teacher {path} must export forward_features(x) -> (B, C, H, W) and have a 'classifier' "
             "Linear (networks exported by `diswot export` do)"
         )
-    out_features = model.classifier.weight.shape[0]
+    model.eval()
+    _check_scorable(model, path, num_classes, image_size)
+    return Teacher(model, spec, num_classes, trained=True)
+
+
+@torch.inference_mode()
+def _check_scorable(model: nn.Module, path: Path, num_classes: int, image_size: int) -> None:
+    """Run a foreign network once on two seeded images and check what the scorer will read: a 4-D feature map
+    and a classifier that is one Linear layer (DisWOT's semantic term is the gradient of that layer's weight)."""
+    weight = getattr(model.classifier, "weight", None)
+    bias = getattr(model.classifier, "bias", None)
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
+        raise DiswotError(f"TorchScript teacher {path}: 'classifier' must be one Linear layer (a 2-D weight)")
+    out_features, in_features = weight.shape
     if out_features != num_classes:
         raise DiswotError(f"TorchScript teacher {path} has {out_features} classes but {num_classes} were asked for")
-    model.eval()
-    return Teacher(model, spec, num_classes, trained=True)
+    images = torch.randn(2, 3, image_size, image_size, generator=torch.Generator().manual_seed(0))
+    try:
+        features = model.forward_features(images)
+        if not isinstance(features, torch.Tensor) or features.dim() != 4:
+            shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
+            raise DiswotError(
+                f"TorchScript teacher {path}: forward_features must return a 4-D (B, C, H, W) map, got {shape}"
+            )
+        if features.shape[1] != in_features:
+            raise DiswotError(
+                f"TorchScript teacher {path}: forward_features gives {features.shape[1]} channels but "
+                f"'classifier' takes {in_features} features"
+            )
+        pooled = features.float().mean(dim=(2, 3))
+        logits = model.classifier(pooled)
+    except RuntimeError as error:  # the network's own code failed on the images
+        raise DiswotError(
+            f"TorchScript teacher {path} fails on {image_size}x{image_size} images: {str(error).splitlines()[0]}"
+        ) from None
+    linear = torch.nn.functional.linear(pooled, weight.float(), None if bias is None else bias.float())
+    if not isinstance(logits, torch.Tensor) or not torch.allclose(logits.float(), linear, rtol=1e-4, atol=1e-5):
+        raise DiswotError(
+            f"TorchScript teacher {path}: 'classifier' must be one Linear layer (logits = weight @ pooled + bias)"
+        )
 
 
 def _load_checkpoint(model: nn.Module, path: Path) -> None:

@@ -7,7 +7,7 @@ import random
 from typing import Generic, Iterator, TypeVar
 
 
-from search_spaces.cost import Cost, measure_cost
+from search_spaces.cost import Cost, cost_without_weights
 from search_spaces.network import ClassifierNetwork
 
 Arch = TypeVar("Arch")
@@ -62,4 +62,5 @@ class SearchSpace(abc.ABC, Generic[Arch]):
         no candidate can meet is refused before a search starts."""
 
     def cost(self, arch: Arch, num_classes: int, image_size: int = 32) -> Cost:
-        return measure_cost(self.build(arch, num_classes), image_size)
+        """Params and FLOPs, counted without drawing weights (so without touching any global random state)."""
+        return cost_without_weights(lambda: self.build(arch, num_classes), image_size)

@@ -7,6 +7,7 @@ NAS-Bench-201, NASLib and most NAS papers (so NB201 FLOPs agree with the publish
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -57,3 +58,11 @@ def count_flops(model: nn.Module, image_size: int = 32, in_channels: int = 3) ->
 
 def measure_cost(model: nn.Module, image_size: int = 32) -> Cost:
     return Cost(params=count_params(model), flops=count_flops(model, image_size))
+
+
+def cost_without_weights(build: Callable[[], nn.Module], image_size: int = 32) -> Cost:
+    """The cost of the network `build()` makes, built on the meta device: shapes without weights. Nothing is drawn
+    from torch's global generator (a cost may be computed while another thread builds a seeded network), and
+    nothing is allocated, so it is cheap."""
+    with torch.device("meta"):  # a thread-local default: other threads keep building on their own devices
+        return measure_cost(build(), image_size)

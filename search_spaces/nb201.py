@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from search_spaces.base import SearchSpace
-from search_spaces.cost import Cost, measure_cost
+from search_spaces.cost import Cost, cost_without_weights
 from search_spaces.errors import DiswotError
 from search_spaces.network import ClassifierNetwork
 
@@ -338,13 +338,13 @@ def edge_cost_table(num_classes: int, image_size: int) -> tuple[Cost, dict[tuple
     multiply-accumulates are additive over edges: measuring 1 + 6 x 4 single-edge networks once gives the
     exact cost of any cell without building it.
     """
-    base = measure_cost(TinyNetwork(Cell(("none",) * len(EDGES)), num_classes), image_size)
+    base = cost_without_weights(lambda: TinyNetwork(Cell(("none",) * len(EDGES)), num_classes), image_size)
     extra = {}
     for edge in range(len(EDGES)):
         for op in OPS[1:]:
             ops = ["none"] * len(EDGES)
             ops[edge] = op
-            cost = measure_cost(TinyNetwork(Cell(tuple(ops)), num_classes), image_size)
+            cost = cost_without_weights(lambda: TinyNetwork(Cell(tuple(ops)), num_classes), image_size)
             extra[(edge, op)] = Cost(cost.params - base.params, cost.flops - base.flops)
     return base, extra
 

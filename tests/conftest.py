@@ -1,4 +1,5 @@
-"""Shared fixtures: the optional ../shared/data folder, and fresh databases on SQLite and on PostgreSQL.
+"""Shared fixtures: the optional ../shared/data folder; fresh databases on SQLite and on PostgreSQL; teacher and
+probe-data files that cannot be used.
 
 A test that takes `database_url` (or a module fixture that takes `fresh_database`) runs twice: on a SQLite file
 and on a new database of the PostgreSQL server named by DISWOT_TEST_POSTGRES_URL (`.ci/run` starts one;
@@ -6,11 +7,15 @@ and on a new database of the PostgreSQL server named by DISWOT_TEST_POSTGRES_URL
 """
 
 import os
+import pickle
 import uuid
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 POSTGRES_URL_VARIABLE = "DISWOT_TEST_POSTGRES_URL"
@@ -98,3 +103,97 @@ def fresh_database(request, tmp_path_factory) -> Callable[[], str]:
 def database_url(fresh_database) -> str:
     """A new, empty database for this test, on SQLite and (a second run) on PostgreSQL."""
     return fresh_database()
+
+
+class _TwoDimensionalFeatures(torch.nn.Module):
+    """forward_features gives the pooled (B, C) vector instead of the (B, C, H, W) map."""
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.classifier = torch.nn.Linear(8, num_classes)
+
+    @torch.jit.export
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.forward_features(x))
+
+
+class _ReluLinear(torch.nn.Linear):
+    """A Linear's weight and shapes, but not a linear map: DisWOT's gradient formula would be wrong for it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(torch.nn.functional.linear(x, self.weight, self.bias))
+
+
+class _ConvNet(torch.nn.Module):
+    def __init__(self, classifier: torch.nn.Module):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.classifier = classifier
+
+    @torch.jit.export
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.forward_features(x).mean(dim=(2, 3)))
+
+
+@pytest.fixture
+def write_broken_teachers():
+    """`write_broken_teachers(folder)` writes TorchScript teachers of 10 classes that load but cannot be scored,
+    and returns {file name: what the error must say}."""
+
+    def write(folder: Path) -> dict[str, str]:
+        folder.mkdir(parents=True, exist_ok=True)
+        broken = {
+            "flat_features.ts": (_TwoDimensionalFeatures(10), "must return a 4-D (B, C, H, W) map"),
+            "mlp_classifier.ts": (
+                _ConvNet(torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))),
+                "'classifier' must be one Linear layer",
+            ),
+            "relu_classifier.ts": (_ConvNet(_ReluLinear(8, 10)), "'classifier' must be one Linear layer"),
+            "narrow_classifier.ts": (_ConvNet(torch.nn.Linear(5, 10)), "'classifier' takes 5 features"),
+        }
+        for name, (model, _) in broken.items():
+            torch.jit.save(torch.jit.script(model.eval()), str(folder / name))
+        return {name: message for name, (_, message) in broken.items()}
+
+    return write
+
+
+@pytest.fixture
+def write_broken_probe_data():
+    """`write_broken_probe_data(folder)` writes probe data of 8 images for 10 classes that cannot be read as a
+    batch, and returns {source: what the error must say}."""
+
+    def write(folder: Path) -> dict[str, str]:
+        folder.mkdir(parents=True, exist_ok=True)
+        images = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+        np.savez(folder / "text_labels.npz", x_train=images, y_train=np.array(["cat", "dog"] * 4))
+        np.savez(folder / "fractional_labels.npz", x_train=images, y_train=np.arange(8) / 2)
+        np.savez(folder / "empty.npz", x_train=images[:0], y_train=np.arange(0))
+        np.savez(folder / "out_of_range.npz", x_train=images, y_train=np.arange(8) * 3)
+        np.savez(folder / "text_images.npz", x_train=np.full((8, 2, 2, 3), "x"), y_train=np.arange(8))
+        for label in ("cat", "dog"):
+            (folder / "corrupt" / label).mkdir(parents=True)
+            for index in range(4):
+                Image.fromarray(images[index]).save(folder / "corrupt" / label / f"{index}.png")
+        (folder / "corrupt" / "dog" / "3.png").write_bytes(b"not a PNG at all")
+        (folder / "cifar").mkdir()
+        with open(folder / "cifar" / "train", "wb") as handle:  # rows of 100 bytes, not 3x32x32
+            pickle.dump({b"data": np.zeros((8, 100), np.uint8), b"fine_labels": list(range(8))}, handle)
+        return {
+            "npz:text_labels.npz": "y_train must hold integer class labels",
+            "npz:fractional_labels.npz": "y_train must hold integer class labels",
+            "npz:empty.npz": "has 0 images, fewer than the batch size 8",
+            "npz:out_of_range.npz": "has labels 0..21 but the teacher has 10 classes",
+            "npz:text_images.npz": "x_train must be (N, H, W, 3) uint8 or (N, 3, H, W) float",
+            "folder:corrupt": "cannot be decoded",
+            "cifar:cifar": "is not a CIFAR python pickle",
+        }
+
+    return write

@@ -141,6 +141,16 @@ def test_limits_and_unknown_names_are_422_with_a_message(service, field, value, 
     assert client.get("/v1/searches").json()["total"] == 0
 
 
+@pytest.mark.parametrize("field", ["min_params", "max_params", "max_flops"])
+@pytest.mark.parametrize("value", ["1e400", "9e999", 10**400, -1, True, 2.5])
+def test_a_budget_that_is_not_a_count_in_range_is_422_naming_the_field_and_the_range(service, field, value):
+    client = service()
+    response = client.post("/v1/searches", json={**TINY, field: value})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(f"field {field!r}: must be a count from 0 to 1e18 such as 500000")
+    assert client.get("/v1/searches").json()["total"] == 0
+
+
 def test_body_and_lists_over_the_limits_are_refused(service):
     client = service()
     response = client.post(
@@ -180,21 +190,43 @@ class Pickled:
     """An arbitrary object in a checkpoint: what weights-only loading must refuse to build."""
 
 
-def test_probe_data_only_from_the_data_directory_and_a_bad_file_fails_the_job(service, tmp_path):
+def test_probe_data_only_from_the_data_directory_and_a_file_spoilt_after_submission_fails_the_job(service, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    # labels up to 99 for a 10-class teacher: accepted (the file exists), then the job fails saying why
-    np.savez(data / "probe.npz", x_train=np.zeros((16, 32, 32, 3), np.uint8), y_train=np.arange(16) * 6)
+    images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), np.uint8)
+    np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
     response = service().post("/v1/searches", json={**TINY, "data": "probe.npz"})
     assert response.status_code == 422 and "only 'synthetic' probe data" in response.json()["detail"]
 
     client = service(data_dir=data)
     response = client.post("/v1/searches", json={**TINY, "data": "npz:../probe.npz"})
     assert response.status_code == 422 and "outside the server's data directory" in response.json()["detail"]
-    job = wait_for(client, submit(client, data="npz:probe.npz", evaluations=3)["id"])
+    long = submit(client, evaluations=3000)  # one worker: the next job waits behind it
+    queued = submit(client, data="npz:probe.npz", evaluations=3)
+    # labels up to 90 for a 10-class teacher, written after the job was accepted: it fails saying why
+    np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) * 6)
+    client.post(f"/v1/searches/{long['id']}/cancel")
+    assert wait_for(client, long["id"], timeout=120)["status"] == "cancelled"
+    job = wait_for(client, queued["id"], timeout=120)
     assert job["status"] == "failed" and "labels 0..90 but the teacher has 10 classes" in job["error"]
     response = client.get(f"/v1/searches/{job['id']}/result")
     assert response.status_code == 409 and "it failed: probe data" in response.json()["detail"]
+
+
+def test_teacher_and_data_files_that_cannot_be_scored_are_422_naming_the_field(
+    service, tmp_path, write_broken_teachers, write_broken_probe_data
+):
+    teachers = write_broken_teachers(tmp_path / "teachers")
+    sources = write_broken_probe_data(tmp_path / "data")
+    client = service(teacher_dir=tmp_path / "teachers", data_dir=tmp_path / "data")
+    for path, body in (("/v1/searches", TINY), ("/v1/score", {**PROBE, "archs": ["1x16-1x32-1x64"]})):
+        for field, cases in (("teacher", teachers), ("data", sources)):
+            for value, message in cases.items():
+                response = client.post(path, json={**body, field: value})
+                assert response.status_code == 422, (path, value, response.text)
+                detail = response.json()["detail"]
+                assert detail.startswith(f"field {field!r}: ") and message in detail, (path, value, detail)
+    assert client.get("/v1/searches").json()["total"] == 0
 
 
 def test_with_an_api_key_requests_without_it_get_401_and_create_nothing(service):
@@ -309,6 +341,22 @@ def test_concurrent_jobs_give_the_results_of_jobs_run_alone(service):
         history = client.get(f"/v1/searches/{job_id}/result", params={"history": True}).json()["history"]
         alone = diswot.search(**TINY, evaluations=20, seed=seed)
         assert [(e["canonical"], e["score"]) for e in history] == [(e.canonical, e.score) for e in alone.history]
+
+
+def test_budgeted_requests_arriving_during_a_job_leave_its_result_unchanged(service):
+    """Every budgeted POST computes the extreme costs of its space; that must not disturb a running job."""
+    client = service()
+    request = dict(TINY, space="resnet_cifar", evaluations=16, max_params="0.4M", seed=5)
+    job = submit(client, **request)
+    refused = 0
+    while client.get(f"/v1/searches/{job['id']}").json()["status"] not in FINISHED:
+        response = client.post("/v1/searches", json={**request, "max_params": "1k"})
+        assert response.status_code == 422 and "no resnet_cifar candidate meets" in response.json()["detail"]
+        refused += 1
+    assert refused > 5
+    history = client.get(f"/v1/searches/{job['id']}/result", params={"history": True}).json()["history"]
+    alone = diswot.search(**request)
+    assert [(e["canonical"], e["score"]) for e in history] == [(e.canonical, e.score) for e in alone.history]
 
 
 class StopAfter(SqlEvaluationStore):

@@ -96,3 +96,11 @@ def test_real_cifar_samples(shared_data):
     assert batch.images.shape == (64, 3, 32, 32)
     # normalised with the CIFAR-100 statistics, real images have mean near 0 and std near 1
     assert abs(batch.images.mean().item()) < 0.2 and 0.8 < batch.images.std().item() < 1.2
+
+
+def test_probe_data_that_cannot_make_a_batch_is_refused_saying_why(tmp_path, write_broken_probe_data):
+    for source, message in write_broken_probe_data(tmp_path).items():
+        kind, _, name = source.partition(":")
+        with pytest.raises(DiswotError) as error:
+            load_probe_batch(ProbeDataSpec(source=f"{kind}:{tmp_path / name}", batch_size=8), 10)
+        assert message in str(error.value), source

@@ -96,6 +96,33 @@ def test_invalid_request_names_the_field(field, value, message):
     assert f"field {field!r}" in str(error.value) and message in str(error.value)
 
 
+@pytest.mark.parametrize("field", ["min_params", "max_params", "max_flops"])
+@pytest.mark.parametrize("value", ["1e400", "9e999", "2e18", 10**400, 10**18 + 1, 1e300, float("inf"), float("nan")])
+def test_a_count_beyond_the_largest_budget_names_the_field_and_the_range(field, value):
+    with pytest.raises(DiswotError) as error:
+        SearchConfig.from_dict({"teacher": "resnet8", "space": "resnet_cifar", field: value})
+    message = str(error.value)
+    assert message.startswith(f"field {field!r}: ") and "from 0 to 1e18" in message and len(message) < 200
+
+
+def test_the_largest_budget_is_accepted():
+    config = SearchConfig.from_dict({"teacher": "resnet8", "space": "resnet_cifar", "max_flops": "1e18",
+                                     "max_params": 10**18})
+    assert config.max_flops == config.max_params == 10**18
+
+
+def test_cli_search_refuses_an_overflowing_budget_in_one_line(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "diswot", "search", "--teacher", "resnet8", "--space", "resnet_cifar", "--out",
+         str(tmp_path / "run"), "--max-flops", "9e999"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    assert completed.stderr.strip() == (
+        "error: field 'max_flops': must be a count from 0 to 1e18 such as 500000, 500k or 0.5M, got '9e999'"
+    )
+
+
 def test_exhaustive_s1_ranks_all_64_and_pareto_is_non_dominated(tmp_path):
     result = diswot.search(teacher="resnet8", space="resnet_cifar", num_classes=10, batch_size=8,
                            strategy="exhaustive")

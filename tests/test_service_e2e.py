@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
 pytest.importorskip("uvicorn")
@@ -77,6 +78,14 @@ def test_submit_follow_fetch_and_cancel_over_http(server):
         with pytest.raises(TimeoutError):
             client.wait(slow["id"], timeout=0.2)
         client.cancel(slow["id"])  # the server is shared with the next tests
+
+
+def test_an_overflowing_budget_is_a_422_and_the_connection_goes_on(server):
+    with httpx.Client(base_url=server.url) as http:
+        for value in ("1e400", "9e999", 10**400):
+            response = http.post("/v1/searches", json={**TINY, "max_params": value})
+            assert response.status_code == 422 and "field 'max_params'" in response.json()["detail"]
+            assert http.get("/readyz").status_code == 200  # the next request on the same keep-alive connection
 
 
 def test_async_client_makes_the_same_calls(server):

@@ -82,3 +82,10 @@ def test_random_teacher_gets_the_students_init_scheme(tmp_path):
     torch.save(load_teacher("resnet8", 10, seed=3).model.state_dict(), tmp_path / "ckpt.pth")
     trained = load_teacher("resnet8", 10, init="gaussian", checkpoint=tmp_path / "ckpt.pth").model
     assert torch.equal(convs(trained), convs(load_teacher("resnet8", 10, seed=3).model))  # weights from the file
+
+
+def test_a_torchscript_teacher_that_cannot_be_scored_is_refused_when_loaded(tmp_path, write_broken_teachers):
+    for name, message in write_broken_teachers(tmp_path).items():
+        with pytest.raises(DiswotError) as error:
+            load_teacher(str(tmp_path / name), 10)
+        assert message in str(error.value), name

@@ -5,16 +5,19 @@ The models are built per app because their bounds come from its settings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import MISSING, fields
 from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, WithJsonSchema, create_model
+from pydantic_core import PydanticCustomError
 
 from api.settings import Settings
 from diswot.devices import DEVICE_CHOICES
 from diswot.initialisation import INIT_SCHEMES
 from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY, PROXIES
 from diswot.student_search import SearchConfig
+from diswot.student_search.budget import COUNT_FORM, MAX_COUNT
 from diswot.student_search.config import DEFAULT_TOP_K, OBJECTIVES
 from diswot.student_search.strategies import STRATEGIES
 from search_spaces import SPACES
@@ -23,8 +26,32 @@ from search_spaces import SPACES
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)]
 Spec = Annotated[str, Field(min_length=1, max_length=1024, pattern=TEXT_PATTERN)]
-Count = Union[Annotated[int, Field(ge=0)], Annotated[str, Field(max_length=32, pattern=TEXT_PATTERN)]]
+COUNT_TEXT_LENGTH = 32
 SEED_LIMIT = 2**32 - 1
+
+
+def count_value(value: Any) -> Union[int, str]:
+    """A budget as the schema takes it: an integer in range, or a short string the library reads ('0.5M').
+    One message for every wrong value (a plain union would report each member's complaint)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
+        return value
+    if isinstance(value, str) and len(value) <= COUNT_TEXT_LENGTH and re.fullmatch(TEXT_PATTERN, value):
+        return value
+    raise PydanticCustomError("count", f"must be {COUNT_FORM}")
+
+
+Count = Annotated[
+    Union[int, str],
+    PlainValidator(count_value),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
+                {"type": "string", "maxLength": COUNT_TEXT_LENGTH, "pattern": TEXT_PATTERN},
+            ]
+        }
+    ),
+]
 
 SEARCH_DEFAULTS = {
     f.name: f.default_factory() if f.default is MISSING else f.default

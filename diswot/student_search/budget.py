@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import reprlib
 from dataclasses import dataclass
 
 from diswot.errors import DiswotError, FieldError
@@ -10,6 +11,9 @@ from search_spaces import Cost
 
 _SUFFIXES = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
 _COUNT = re.compile(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmg]?)\s*", re.IGNORECASE)
+# The largest budget accepted: far above any network's params or FLOPs, and within a 64-bit integer (SQL, JSON).
+MAX_COUNT = 10**18
+COUNT_FORM = "a count from 0 to 1e18 such as 500000, 500k or 0.5M"
 
 
 def parse_count(text: str | int | float | None, field: str) -> int | None:
@@ -17,16 +21,18 @@ def parse_count(text: str | int | float | None, field: str) -> int | None:
     if text is None:
         return None
     if isinstance(text, bool):
-        raise FieldError(field, f"must be a count such as 500000, 500k or 0.5M, got {text!r}")
+        raise FieldError(field, f"must be {COUNT_FORM}, got {text!r}")
     if isinstance(text, (int, float)):
-        value = float(text)
+        value = text  # an int stays exact: float() of a huge one overflows
     else:
         match = _COUNT.fullmatch(str(text))
         if not match:
-            raise FieldError(field, f"must be a count such as 500000, 500k or 0.5M, got {text!r}")
-        value = float(match[1]) * _SUFFIXES[match[2].lower()]
+            raise FieldError(field, f"must be {COUNT_FORM}, got {reprlib.repr(text)}")
+        value = float(match[1]) * _SUFFIXES[match[2].lower()]  # '1e400' is inf: refused below
     if value < 0:
-        raise FieldError(field, f"must not be negative, got {text!r}")
+        raise FieldError(field, f"must not be negative, got {reprlib.repr(text)}")
+    if not value <= MAX_COUNT:  # also inf and NaN
+        raise FieldError(field, f"must be {COUNT_FORM}, got {reprlib.repr(text)}")
     return int(round(value))
 
 

@@ -75,8 +75,10 @@ def search(
     space = get_space(config.space)
     if not config.budget.unlimited:
         check_budget_reachable(config, space)
-    teacher = load_teacher(config.teacher, config.num_classes, checkpoint=config.checkpoint, seed=config.seed,
-                           init=config.init)
+    teacher = load_teacher(
+        config.teacher, config.num_classes, checkpoint=config.checkpoint, seed=config.seed, init=config.init,
+        image_size=config.image_size,
+    )
     probe = load_probe_batch(config.probe_spec(), config.num_classes)
     scorer = Scorer(
         teacher, probe, config.proxies, seed=config.seed, init=config.init, device=config.device, inits=config.inits,

@@ -6,7 +6,6 @@ import random
 from typing import Iterator
 
 from search_spaces import SPACES, ClassifierNetwork, SearchSpace
-from search_spaces.cost import count_params
 from search_spaces.errors import DiswotError
 from search_spaces.zoo import ZOO, create_model
 
@@ -39,7 +38,7 @@ class ZooSpace(SearchSpace[str]):
         return iter(ZOO.names())
 
     def extreme_archs(self) -> tuple[str, str]:
-        params = {name: count_params(create_model(name, 10)) for name in ZOO.names()}
+        params = {name: self.cost(name, 10).params for name in ZOO.names()}
         return min(params, key=params.get), max(params, key=params.get)
 
     def build(self, arch: str, num_classes: int) -> ClassifierNetwork:
