@@ -17,8 +17,14 @@ class SqlEvaluationStore:
         self.database = database
         self.job_id = job_id
 
-    def load(self) -> list[Evaluation]:
-        query = select(EvaluationRow.evaluation).where(EvaluationRow.job_id == self.job_id).order_by(EvaluationRow.id)
+    def load(self, offset: int = 0) -> list[Evaluation]:
+        """The job's evaluations in the order they were appended, from the `offset`-th on (a poller's next ones)."""
+        query = (
+            select(EvaluationRow.evaluation)
+            .where(EvaluationRow.job_id == self.job_id)
+            .order_by(EvaluationRow.id)
+            .offset(offset)
+        )
         with self.database.session() as session:
             return [Evaluation.from_dict(values) for values in session.scalars(query)]
 

@@ -72,6 +72,11 @@ class SearchResultBody(BaseModel):
     )
 
 
+class EvaluationPage(BaseModel):
+    items: list[Evaluation] = Field(description="Stored evaluations in the order they were made, from `offset` on.")
+    offset: int
+
+
 class ScoreResponse(BaseModel):
     records: list[CandidateScore]
 

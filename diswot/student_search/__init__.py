@@ -3,7 +3,7 @@
 from diswot.student_search.budget import Budget
 from diswot.student_search.config import SearchConfig
 from diswot.student_search.evaluation import Evaluation
-from diswot.student_search.result import SearchResult, StudentSpec, build_student
+from diswot.student_search.result import SearchResult, StudentSpec, build_student, script_student
 from diswot.student_search.runner import SearchCancelled, SearchProgress, search
 from diswot.student_search.store import EvaluationStore, JsonlStore, MemoryStore
 
@@ -19,5 +19,6 @@ __all__ = [
     "SearchResult",
     "StudentSpec",
     "build_student",
+    "script_student",
     "search",
 ]
