@@ -9,9 +9,11 @@ const REFRESH_MS = 1000;
 
 Chart.defaults.animation = false; // redraws on every poll: no animation, no flicker
 
-const evaluations = [];
-const bestPoints = []; // {x: feasible evaluations so far, y: best score}
-const costPoints = []; // {x: cost, y: score, item: evaluation}
+// Chart.js watches the arrays it is given and does work per push: new points are appended by handing it a new
+// array once per poll (10,000 single pushes took most of a second).
+let evaluationsRead = 0;
+let bestPoints = []; // {x: feasible evaluations so far, y: best score}
+let costPoints = []; // {x: cost, y: score, item: evaluation}
 let job = null;
 let result = null;
 let bestChart = null;
@@ -35,7 +37,7 @@ function makeCharts() {
   const costLabel = job.config.objective === "flops" ? "FLOPs" : "params";
   bestChart = new Chart(document.getElementById("best-chart"), {
     type: "line",
-    data: { datasets: [{ label: "best score", data: bestPoints, pointRadius: 0, borderWidth: 2, stepped: true }] },
+    data: { datasets: [{ label: "best score", data: [], pointRadius: 0, borderWidth: 2, stepped: true }] },
     options: {
       parsing: false,
       normalized: true,
@@ -53,7 +55,7 @@ function makeCharts() {
     type: "scatter",
     data: {
       datasets: [
-        { label: "evaluated", data: costPoints, pointRadius: 2, backgroundColor: "rgba(110, 120, 135, 0.45)", order: 3 },
+        { label: "evaluated", data: [], pointRadius: 2, backgroundColor: "rgba(110, 120, 135, 0.45)", order: 3 },
         { label: "Pareto front", data: [], showLine: true, pointRadius: 4, borderColor: "#c0392b",
           backgroundColor: "#c0392b", order: 2 },
         { label: `top ${job.config.top_k}`, data: [], pointRadius: 6, pointStyle: "rectRot",
@@ -75,13 +77,19 @@ function makeCharts() {
 
 function addEvaluations(items) {
   let best = bestPoints.length ? bestPoints[bestPoints.length - 1].y : -Infinity;
+  const newBest = [];
+  const newCost = [];
   for (const item of items) {
-    evaluations.push(item);
     if (!item.feasible || !isScore(item.score)) continue;
     best = Math.max(best, item.score);
-    bestPoints.push({ x: bestPoints.length + 1, y: best });
-    costPoints.push({ x: costOf(item), y: item.score, item });
+    newBest.push({ x: bestPoints.length + newBest.length + 1, y: best });
+    newCost.push({ x: costOf(item), y: item.score, item });
   }
+  evaluationsRead += items.length;
+  bestPoints = bestPoints.concat(newBest);
+  costPoints = costPoints.concat(newCost);
+  bestChart.data.datasets[0].data = bestPoints;
+  costChart.data.datasets[0].data = costPoints;
 }
 
 function showConfig(config) {
@@ -214,10 +222,14 @@ async function refresh() {
   }
   showJob();
   if (!bestChart) makeCharts();
-  const page = await api(`${path}/evaluations?offset=${evaluations.length}`);
+  const resultDue = job.status === "succeeded" && !result;
+  const [page, finished] = await Promise.all([
+    api(`${path}/evaluations?offset=${evaluationsRead}`),
+    resultDue ? api(`${path}/result`) : null,
+  ]);
   addEvaluations(page.items);
-  if (job.status === "succeeded" && !result) {
-    result = await api(`${path}/result`);
+  if (finished) {
+    result = finished;
     showResult();
   }
   bestChart.update("none");
