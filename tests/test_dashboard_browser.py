@@ -18,6 +18,7 @@ import pytest
 import torch
 
 pytest.importorskip("uvicorn")
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
 
 from dashboard_browser import BrowserUnavailable, start_chromium  # noqa: E402
 
@@ -138,6 +139,20 @@ def test_a_search_submitted_through_the_form_runs_to_its_ranked_students(browser
     assert [row[1] for row in rows] == [student["arch"] for student in result["students"]]
     assert [float(row[2]) for row in rows] == pytest.approx([s["score"] for s in result["students"]], rel=1e-4)
     assert by_id(browser, "evaluations").text == "12 / 12"
+
+    # hovering the best student's point shows what it is: architecture, params, FLOPs and every proxy score
+    canvas = by_id(browser, "cost-chart")
+    x, y = browser.execute_script("const p = Chart.getChart('cost-chart').getDatasetMeta(2).data[0]; return [p.x, p.y]")
+    webdriver.ActionChains(browser).move_to_element_with_offset(
+        canvas, round(x - canvas.size["width"] / 2), round(y - canvas.size["height"] / 2)
+    ).perform()
+    tooltip = wait_until(
+        lambda: browser.execute_script("return Chart.getChart('cost-chart').tooltip.body?.flatMap(b => b.lines)"),
+        10, "the tooltip",
+    )
+    best = result["students"][0]
+    assert tooltip[:2] == [best["arch"], f"params {best['params'] / 1e6:.3f}M, FLOPs {best['flops'] / 1e6:.1f}M"]
+    assert tooltip[2].startswith("diswot: ") and float(tooltip[2].split(": ")[1]) == pytest.approx(best["score"], 1e-4)
 
     score_header = by_id(browser, "students").find_elements("css selector", "thead th")[2]
     score_header.click()  # sorted by score, ascending: the worst first
@@ -343,6 +358,11 @@ def test_pages_stay_fast_with_1000_jobs_and_a_job_of_10000_evaluations(browser, 
         )
         assert plotted[0] == 10_000 and plotted[2] == 10
         assert len(table_rows(browser, "students")) == 10
+        with Client(large.url) as client:
+            failed = client.list(status="failed", limit=1)["items"][0]["id"]
+        open_page(browser, f"{large.url}/jobs/{failed}")
+        assert by_id(browser, "job-error").text == "The search failed: internal error: out of memory"
+        assert status_on_page(browser) == "failed" and not by_id(browser, "students").is_displayed()
     for name, milliseconds in timings.items():
         print(f"{name}: load to first complete render {statistics.median(milliseconds):.0f} ms "
               f"(median of {milliseconds})")

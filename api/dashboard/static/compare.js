@@ -85,7 +85,7 @@ startPage(async () => {
       parsing: false,
       maintainAspectRatio: false,
       scales: {
-        x: { type: "linear", title: { display: true, text: "params" }, ticks: { callback: (value) => millions(value, 2) } },
+        x: { type: "linear", title: { display: true, text: "params" }, ticks: { callback: (v) => millions(v, 2) } },
         y: { title: { display: true, text: "score" } },
       },
       plugins: {

@@ -18,8 +18,9 @@ export function millions(count, digits = 3) {
   return count === null || count === undefined ? "" : `${(count / 1e6).toFixed(digits)}M`;
 }
 
+// Five significant digits, without an exponent for large values (the `params` proxy scores a count).
 export function score(value) {
-  return value === null || value === undefined ? "" : Number(value).toPrecision(5);
+  return value === null || value === undefined ? "" : String(Number(Number(value).toPrecision(5)));
 }
 
 export function duration(seconds) {
@@ -39,10 +40,11 @@ export function dateTime(text) {
 
 // The budget of a request as the library describes it: "params <= 0.500M, FLOPs <= 40.0M".
 export function budget(config) {
+  const set = (value) => value !== null && value !== undefined;
   const parts = [];
-  if (config.min_params !== null && config.min_params !== undefined) parts.push(`params >= ${millions(config.min_params)}`);
-  if (config.max_params !== null && config.max_params !== undefined) parts.push(`params <= ${millions(config.max_params)}`);
-  if (config.max_flops !== null && config.max_flops !== undefined) parts.push(`FLOPs <= ${millions(config.max_flops, 1)}`);
+  if (set(config.min_params)) parts.push(`params >= ${millions(config.min_params)}`);
+  if (set(config.max_params)) parts.push(`params <= ${millions(config.max_params)}`);
+  if (set(config.max_flops)) parts.push(`FLOPs <= ${millions(config.max_flops, 1)}`);
   return parts.length ? parts.join(", ") : "none";
 }
 

@@ -67,7 +67,7 @@ function makeCharts() {
       normalized: true,
       maintainAspectRatio: false,
       scales: {
-        x: { type: "linear", title: { display: true, text: costLabel }, ticks: { callback: (value) => millions(value, 2) } },
+        x: { type: "linear", title: { display: true, text: costLabel }, ticks: { callback: (v) => millions(v, 2) } },
         y: { title: { display: true, text: "score" } },
       },
       plugins: { tooltip },
@@ -170,7 +170,11 @@ function showStudents(students) {
   const head = table.tHead.rows[0];
   head.replaceChildren(
     ...columns.map(([title, numeric], column) =>
-      el("th", { class: numeric ? "number sort" : "sort", title: "sort", onclick: () => sortBy(table, column, numeric) }, title),
+      el(
+        "th",
+        { class: numeric ? "number sort" : "sort", title: "sort", onclick: () => sortBy(table, column, numeric) },
+        title,
+      ),
     ),
     el("th", {}, "Download"),
   );
@@ -188,8 +192,11 @@ function showStudents(students) {
         el(
           "td",
           { class: "downloads" },
-          el("button", { type: "button", class: "spec", onclick: () => saveBlob(spec, `${specFilename(student)}.json`) },
-            "spec (JSON)"),
+          el(
+            "button",
+            { type: "button", class: "spec", onclick: () => saveBlob(spec, `${specFilename(student)}.json`) },
+            "spec (JSON)",
+          ),
           " ",
           torchscript,
         ),

@@ -17,7 +17,11 @@ let refreshNow = null;
 
 function cells(job) {
   const config = job.config;
-  const bar = el("progress", { max: job.progress.total || 1, value: job.progress.total ? job.progress.evaluations : 0 });
+  // An exhaustive search has no total until it ends: its bar is indeterminate while it runs.
+  const total = job.progress.total;
+  const done = job.status === "succeeded" ? 1 : 0;
+  const value = total ? job.progress.evaluations : ACTIVE.has(job.status) ? null : done;
+  const bar = el("progress", { max: total || 1, value });
   return [
     el("input", {
       type: "checkbox",
@@ -53,7 +57,9 @@ function render(page) {
     const row = rows.get(job.id) || el("tr", { dataset: { jobId: job.id } });
     row.dataset.status = job.status;
     row.replaceChildren(
-      ...cells(job).map((content, column) => el("td", { class: NUMBER_COLUMNS.has(column) ? "number" : null }, content)),
+      ...cells(job).map((content, column) =>
+        el("td", { class: NUMBER_COLUMNS.has(column) ? "number" : null }, content),
+      ),
     );
     return row;
   });
