@@ -55,6 +55,11 @@ class SearchJobPage(BaseModel):
     offset: int
 
 
+class EvaluationPage(BaseModel):
+    items: list[Evaluation] = Field(description="Stored evaluations in the order they were made, from `offset` on.")
+    offset: int
+
+
 class SearchResultBody(BaseModel):
     id: str
     students: list[StudentSpec] = Field(description="The top_k students, best first.")
@@ -70,11 +75,6 @@ class SearchResultBody(BaseModel):
     best_scores: Optional[list[float]] = Field(
         None, description="Best score after each evaluation; null unless ?history=true."
     )
-
-
-class EvaluationPage(BaseModel):
-    items: list[Evaluation] = Field(description="Stored evaluations in the order they were made, from `offset` on.")
-    offset: int
 
 
 class ScoreResponse(BaseModel):
