@@ -11,11 +11,13 @@ from fastapi import Depends, FastAPI
 import diswot
 from api.auth import require_api_key
 from api.body_limit import BodySizeLimit
+from api.dashboard import install_dashboard
 from api.db import Database
 from api.errors import install_error_handlers
 from api.jobs import JobRepository
 from api.routers import catalog, health
 from api.routers.score import score_router
+from api.routers.search_artifacts import search_artifacts_router
 from api.routers.searches import searches_router
 from api.schemas.responses import INVALID, ErrorMessage
 from api.settings import Settings
@@ -55,5 +57,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(searches_router(settings), **secured)
     app.include_router(score_router(settings), **secured)
     app.include_router(catalog.router, **secured)
+    app.include_router(search_artifacts_router(settings), **secured)
     app.include_router(health.router)
+    install_dashboard(app, settings)  # the pages at /, /jobs/<id>, /new, /compare
     return app

@@ -12,7 +12,8 @@ top-1 within 0.5 points of the exhaustive top-1 in at least 8 of 10 seeds.
 
 Exhaustive scores are stored in benchmarks/results/nb201_exhaustive_<label>.jsonl (a stopped run resumes); the
 searches read the search-stage scores from a copy of it (a score depends only on the scoring seed and the
-canonical cell, so this is what they would compute) and run their own confirm stage. Writes
+canonical cell, so this is what they would compute), and the confirm records of the exhaustive run's finalists
+(likewise); finalists of a search that the exhaustive run did not confirm are confirmed there and then. Writes
 benchmarks/results/search_accuracy_<label>.{json,md,png}.
 """
 
@@ -73,14 +74,15 @@ def main() -> None:
                         if p.evaluations % 250 == 0 else None)
     reference = exhaustive.students[0]
     print(f"exhaustive + confirm: {reference.arch}, accuracy {accuracy[reference.arch]:.2f}", flush=True)
-    search_records = [e for e in cache.load() if e.stage == "search"]
+    stored = cache.load()  # search-stage scores of every cell in the budget, and the confirm records of its top
+    search_records = [e for e in stored if e.stage == "search"]
     best_accuracy = max(accuracy[e.canonical] for e in search_records if e.feasible)
 
     runs = []
     for strategy in ("aging", "random"):
         for seed in args.seeds:
             store = MemoryStore()
-            store.evaluations = list(search_records)
+            store.evaluations = list(stored)  # a finalist the exhaustive run confirmed is not confirmed again
             result = search(SearchConfig.from_dict({**base, "strategy": strategy, "evaluations": args.evaluations,
                                                     "search_seed": seed}), store=store)
             top = result.students[0]

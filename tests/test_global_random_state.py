@@ -19,7 +19,7 @@ import torch
 import diswot
 from diswot.seeding import seeded_torch
 from diswot.student_search.strategies.deap_setup import private_random
-from diswot.zoo import ZOO
+from search_spaces.zoo import ZOO
 from search_spaces import get_space, list_spaces
 
 # A budget makes the search compute the extreme costs of the space before it starts (and count each candidate).

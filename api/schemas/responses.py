@@ -55,6 +55,11 @@ class SearchJobPage(BaseModel):
     offset: int
 
 
+class EvaluationPage(BaseModel):
+    items: list[Evaluation] = Field(description="Stored evaluations in the order they were made, from `offset` on.")
+    offset: int
+
+
 class SearchResultBody(BaseModel):
     id: str
     students: list[StudentSpec] = Field(description="The top_k students, best first.")

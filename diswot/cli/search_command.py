@@ -14,7 +14,7 @@ from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
 from diswot.cli.progress import search_progress_bar
 from diswot.errors import DiswotError
 from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY
-from diswot.student_search import SearchConfig, SearchResult, StudentSpec, build_student
+from diswot.student_search import SearchConfig, SearchResult, StudentSpec, script_student
 from diswot.student_search.config import DEFAULT_CONFIRM_INITS, DEFAULT_CONFIRM_TOP
 from diswot.student_search.run_folder import search_in_folder
 from diswot.student_search.strategies import STRATEGIES
@@ -110,6 +110,5 @@ def export_command(
         student = StudentSpec.from_dict(document)
     except TypeError as error:
         raise DiswotError(f"{spec} is not a student spec: {error}") from None
-    model = build_student(student).eval()
-    torch.jit.save(torch.jit.script(model), str(out))
+    torch.jit.save(script_student(student), str(out))
     typer.echo(f"{student.space}:{student.arch} ({student.params / 1e6:.3f}M params) -> {out}")

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 import moocore
+import torch
 from torch import nn
 
 from diswot.initialisation import build_initialised
@@ -54,6 +55,11 @@ def build_student(spec: StudentSpec | dict) -> nn.Module:
     space = get_space(spec.space)
     return build_initialised(space, spec.arch, spec.num_classes, seed=spec.seed, scheme=spec.init,
                              shared=spec.shared_init)
+
+
+def script_student(spec: StudentSpec | dict) -> torch.jit.ScriptModule:
+    """The student as TorchScript in eval mode (what `diswot export` writes): loads without diswot installed."""
+    return torch.jit.script(build_student(spec).eval())
 
 
 @dataclass
