@@ -22,7 +22,7 @@ def list_proxies() -> list[str]:
 
 
 from diswot.proxies import (  # noqa: E402,F401  (registration)
-    cost_proxies, diswot_proxies, jacob_cov, naswot, pruning_saliency, synflow, teacher_similarity, zen,
+    aznas, cost_proxies, diswot_proxies, jacob_cov, naswot, pruning_saliency, synflow, teacher_similarity, vkdnw, zen,
 )
 
 __all__ = ["PROXIES", "Proxy", "ProxyValue", "get_proxy", "list_proxies", "register_proxy"]
