@@ -73,3 +73,20 @@ def draw_layers_by_name(model: nn.Module, seed: int, scheme: str, init_index: in
             seed_cpu_generator(derive_seed(seed, f"layer:{name}:{shapes}#init{init_index}"))
             module.reset_parameters()
             apply_init(module, scheme)
+
+
+@torch.no_grad()
+def kaiming_normal_fan_in(model: nn.Module, generator: torch.Generator) -> None:
+    """He et al.'s normal init for ReLU networks, fan-in mode: conv and linear weights ~ N(0, 2 / fan_in), zero
+    biases, BatchNorm gamma 1 and beta 0. The init the AZ-NAS and VKDNW authors score every network with. Draws
+    from `generator` (a CPU generator) only, never from torch's global RNG."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            weight = module.weight
+            std = (2.0 / weight[0].numel()) ** 0.5  # fan-in: input channels (per group) x kernel size
+            weight.copy_(torch.randn(weight.shape, generator=generator, dtype=weight.dtype) * std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm) and module.affine:
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)

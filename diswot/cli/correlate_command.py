@@ -26,7 +26,8 @@ def correlate_command(
     space: str = typer.Option("nb201", help="Search space of the architectures (see `diswot spaces`)."),
     teacher: Optional[str] = typer.Option(None, help="Teacher spec; needed by teacher-aware proxies (diswot, kd_loss, cka)."),
     proxies: Optional[str] = typer.Option(
-        None, help="Comma-separated proxies; 'ensemble' or 'ensemble:a+b' adds a mean-rank ensemble. "
+        None, help="Comma-separated proxies; 'ensemble' or 'ensemble:a+b' adds a mean-rank ensemble, 'logrank' or "
+                   "'logrank:a+b' AZ-NAS's sum of log(rank/N), 'aznas' and 'vkdnw_agg' those papers' aggregates. "
                    "Default: every proxy (the teacher-aware ones only with --teacher)."),
     data: str = typer.Option("synthetic", help="Probe data: synthetic, PATH.npz, cifar:DIR or folder:DIR."),
     batch_size: int = typer.Option(64, help="Probe batch size."),

@@ -30,8 +30,8 @@ def list_proxies() -> list[str]:
 
 
 from diswot.proxies import (  # noqa: E402,F401  (registration)
-    cost_proxies, diswot_capacity, diswot_proxies, jacob_cov, meco, naswot, pruning_saliency, swap, synflow,
-    teacher_similarity, zen, zico,
+    aznas, cost_proxies, diswot_capacity, diswot_proxies, jacob_cov, meco, naswot, pruning_saliency, swap, synflow,
+    teacher_similarity, vkdnw, zen, zico,
 )
 
 __all__ = [
