@@ -48,7 +48,8 @@ class JobRow(Base):
 
 class EvaluationRow(Base):
     __tablename__ = "search_evaluations"
-    # A job scores each canonical architecture once; the constraint turns a violation into an error, not a duplicate.
+    # A job scores each canonical architecture once per stage (`canonical` holds api.store.record_key); the
+    # constraint turns a violation into an error, not a duplicate.
     __table_args__ = (UniqueConstraint("job_id", "canonical"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)  # append order

@@ -40,6 +40,12 @@ class SqlEvaluationStore:
         return EVALUATIONS.validate_python(decode_non_finite(rows))
 
     def append(self, evaluation: Evaluation) -> None:
-        row = EvaluationRow(job_id=self.job_id, canonical=evaluation.canonical, evaluation=evaluation.to_dict())
+        row = EvaluationRow(job_id=self.job_id, canonical=record_key(evaluation), evaluation=evaluation.to_dict())
         with self.database.session() as session, session.begin():
             session.add(row)
+
+
+def record_key(evaluation: Evaluation) -> str:
+    """What is unique among a job's rows: the canonical architecture within its stage (the confirm stage stores a
+    second record of each finalist)."""
+    return evaluation.canonical if evaluation.stage == "search" else f"{evaluation.stage}:{evaluation.canonical}"

@@ -95,7 +95,8 @@ def test_async_client_makes_the_same_calls(server):
             done = await client.wait(job["id"], poll_interval=0.05, timeout=120)
             result = await client.result(job["id"])
             scored = await client.score(
-                "resnet8", "resnet_cifar_wide", [result["students"][0]["arch"]], num_classes=10, batch_size=8
+                "resnet8", "resnet_cifar_wide", [result["students"][0]["arch"]], num_classes=10, batch_size=8,
+                proxies=TINY["proxies"],
             )
             return done, result, scored, await client.catalog("spaces")
 
