@@ -199,7 +199,7 @@ def test_probe_data_only_from_the_data_directory_and_a_file_spoilt_after_submiss
 
     client = service(data_dir=data)
     response = client.post("/v1/searches", json={**TINY, "data": "npz:../probe.npz"})
-    assert response.status_code == 422 and "outside the server's data directory" in response.json()["detail"]
+    assert response.status_code == 422 and "outside the allowed directory" in response.json()["detail"]
     long = submit(client, evaluations=3000)  # one worker: the next job waits behind it
     queued = submit(client, data="npz:probe.npz", evaluations=3)
     # labels up to 90 for a 10-class teacher, written after the job was accepted: it fails saying why
@@ -226,6 +226,67 @@ def test_teacher_and_data_files_that_cannot_be_scored_are_422_naming_the_field(
                 detail = response.json()["detail"]
                 assert detail.startswith(f"field {field!r}: ") and message in detail, (path, value, detail)
     assert client.get("/v1/searches").json()["total"] == 0
+
+
+def scripted_resnet8(path):
+    torch.jit.save(torch.jit.script(create_model("resnet8", 10).eval()), str(path))
+
+
+def test_probe_files_linked_to_outside_the_data_directory_are_422(service, tmp_path):
+    from PIL import Image
+
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    outside.mkdir()
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(outside / "secret.png")
+    for label in range(2):
+        (data / "images" / str(label)).mkdir(parents=True)
+        for index in range(4):
+            Image.new("RGB", (32, 32), (label, index, 0)).save(data / "images" / str(label) / f"{index}.png")
+    (data / "images" / "1" / "3.png").unlink()
+    (data / "images" / "1" / "3.png").symlink_to(outside / "secret.png")  # the batch of 8 takes every image
+    client = service(data_dir=data)
+    for path, body in (("/v1/searches", TINY), ("/v1/score", {**PROBE, "archs": ["1x16-1x32-1x64"]})):
+        response = client.post(path, json={**body, "data": "folder:images"})
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"].startswith("field 'data': image ") and "outside the allowed directory" in (
+            response.json()["detail"]
+        )
+
+
+def test_a_teacher_file_swapped_for_a_link_to_outside_after_submission_is_not_read(service, tmp_path):
+    teachers = tmp_path / "teachers"
+    teachers.mkdir()
+    scripted_resnet8(teachers / "resnet8.ts")
+    scripted_resnet8(tmp_path / "outside.ts")
+    client = service(teacher_dir=teachers)
+    long = submit(client, evaluations=3000)  # one worker: the next job waits behind it
+    queued = submit(client, teacher="resnet8.ts", evaluations=3)
+    (teachers / "resnet8.ts").unlink()
+    (teachers / "resnet8.ts").symlink_to(tmp_path / "outside.ts")
+    client.post(f"/v1/searches/{long['id']}/cancel")
+    assert wait_for(client, long["id"], timeout=120)["status"] == "cancelled"
+    job = wait_for(client, queued["id"], timeout=120)
+    assert job["status"] == "failed" and "outside the allowed directory" in job["error"]
+
+
+def test_queued_jobs_with_files_fail_after_a_restart_without_their_directories(tmp_path):
+    teachers, data = tmp_path / "teachers", tmp_path / "data"
+    teachers.mkdir()
+    data.mkdir()
+    scripted_resnet8(teachers / "resnet8.ts")
+    images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), np.uint8)
+    np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
+    database = tmp_path / "jobs.db"
+    with TestClient(create_app(Settings(database_path=database, teacher_dir=teachers, data_dir=data, **LIMITS))) as client:
+        long = submit(client, evaluations=3000)  # holds the one worker until the shutdown
+        queued = [submit(client, teacher="resnet8.ts", evaluations=3), submit(client, data="probe.npz", evaluations=3)]
+    with TestClient(create_app(Settings(database_path=database, **LIMITS))) as client:
+        client.post(f"/v1/searches/{long['id']}/cancel")
+        errors = [wait_for(client, job["id"], timeout=120)["error"] for job in queued]
+    assert errors == [
+        "field 'teacher': this server accepts no teacher files (its teacher directory is not configured)",
+        "field 'data': this server accepts only 'synthetic' probe data (its data directory is not configured)",
+    ]
 
 
 def test_with_an_api_key_requests_without_it_get_401_and_create_nothing(service):

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from api.schemas.requests import score_request_model
 from api.schemas.responses import UNREADABLE, ScoreResponse
 from api.settings import Settings
-from api.validation import server_files
+from api.validation import allowed_dirs, server_files
 from diswot.probe_data import ProbeDataSpec
 from diswot.scoring import score
 
@@ -23,7 +23,8 @@ def score_router(settings: Settings) -> APIRouter:
 
         The list is bounded by the server's `max_score_archs`: the call holds its connection while it scores.
         """
-        files = server_files(body.model_dump(), settings)
+        values = body.model_dump()
+        files = server_files(values, settings)
         probe = ProbeDataSpec(
             source=files["data"], batch_size=body.batch_size, image_size=body.image_size, seed=body.seed
         )
@@ -40,6 +41,7 @@ def score_router(settings: Settings) -> APIRouter:
             shared_init=body.shared_init,
             device=body.device,
             checkpoint=files["checkpoint"],
+            **allowed_dirs(values, settings),
         )
         return ScoreResponse(records=records)
 
