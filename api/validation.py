@@ -2,9 +2,10 @@
 
 A teacher file or checkpoint is read only from `teacher_dir` (TorchScript, or weights-only checkpoints: nothing
 is unpickled), probe data only from `data_dir`; relative paths are relative to those directories, and with a
-directory unset its files are refused. Every file is resolved when it is read, at submission and again by the
-job (with the directories the server has then), so no link leads outside. Names (teacher, space, proxies, strategy) are looked up in registries:
-no request makes the server import anything. Errors are DiswotErrors naming the field, answered with 422.
+directory unset its files are refused. Every file is resolved when it is read, at submission and again by
+the job (with the directories the server has then), so no link leads outside. Names (teacher, space, proxies,
+strategy) are looked up in registries: no request makes the server import anything. Errors are DiswotErrors
+naming the field, answered with 422.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ def search_config(values: dict[str, Any], settings: Settings) -> SearchConfig:
     if not config.budget.unlimited:  # a budget no candidate meets is refused now rather than failing the job
         check_budget_reachable(config, space)
     return config
+
+
+def check_score_work(values: dict[str, Any], settings: Settings) -> None:
+    """A /v1/score call holds its connection while it scores: refuse one that asks for more than the server allows."""
+    archs, inits, batch, size = len(values["archs"]), values["inits"], values["batch_size"], values["image_size"]
+    pixels = archs * inits * batch * size * size
+    if pixels > settings.max_score_pixels:
+        raise FieldError(
+            "archs",
+            f"{archs} archs x {inits} inits x {batch} images of {size}x{size} is {pixels:,} pixels to score, more "
+            f"than this server's max_score_pixels ({settings.max_score_pixels:,}); send fewer archs or inits, a "
+            "smaller batch or smaller images, or submit a search",
+        )
 
 
 def allowed_dirs(values: dict[str, Any], settings: Settings) -> dict[str, Optional[Path]]:

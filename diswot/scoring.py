@@ -11,6 +11,10 @@ from diswot.teachers import load_teacher
 from search_spaces import get_space
 
 
+class ScoringCancelled(Exception):
+    """Raised by `score` when its `should_stop` says so (the caller no longer wants the scores)."""
+
+
 def score(
     teacher: str,
     space: str,
@@ -26,12 +30,14 @@ def score(
     device: str = "auto",
     checkpoint: str | None = None,
     on_scored: Callable[[CandidateScore], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
     allowed_teacher_dir: str | Path | None = None,
     allowed_data_dir: str | Path | None = None,
 ) -> list[CandidateScore]:
     """Scores of `archs` (strings of `space`) against `teacher`, in the order given.
 
     Everything is validated (teacher, space, every architecture, data) before the first candidate is scored.
+    `should_stop` is asked before each candidate: when it says so, ScoringCancelled is raised.
     With `allowed_teacher_dir` / `allowed_data_dir`, files are read only from inside those directories.
     """
     search_space = get_space(space)
@@ -47,6 +53,8 @@ def score(
     )
     results = []
     for arch in parsed:
+        if should_stop is not None and should_stop():
+            raise ScoringCancelled()
         result = scorer.score(search_space, arch)
         if on_scored is not None:
             on_scored(result)

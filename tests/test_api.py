@@ -2,7 +2,9 @@
 delete rules, scoring, the SQL evaluation store and resume after a graceful shutdown."""
 
 import contextlib
+import json
 import os
+import threading
 import time
 
 import numpy as np
@@ -11,6 +13,7 @@ import torch
 
 pytest.importorskip("fastapi")
 
+import anyio  # noqa: E402  (installed with fastapi)
 from fastapi.testclient import TestClient  # noqa: E402
 
 import diswot  # noqa: E402
@@ -19,6 +22,7 @@ from api.db import Database, JobRow, utc_now  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
+from diswot.scorer import Scorer  # noqa: E402
 from diswot.zoo import create_model  # noqa: E402
 
 PROBE = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8)
@@ -378,6 +382,60 @@ def test_score_returns_records_in_order_and_names_bad_input(service):
     assert [r["score"] for r in records] == pytest.approx([r.score for r in expected])
     response = client.post("/v1/score", json={**PROBE, "archs": ["9x99"]})
     assert response.status_code == 422 and "is not a resnet_cifar_wide architecture" in response.json()["detail"]
+
+
+def test_a_score_call_over_the_work_limit_is_422_naming_the_limit(service):
+    client = service(max_score_pixels=2 * 8 * 32 * 32)  # two archs of one init at batch 8, 32x32
+    body = {**PROBE, "archs": ["1x16-1x32-1x64", "3x16-3x32-3x64"]}
+    assert client.post("/v1/score", json=body).status_code == 200
+    for over in ({"inits": 2}, {"batch_size": 9}, {"archs": [*body["archs"], "5x16-5x32-5x64"]}):
+        response = client.post("/v1/score", json={**body, **over})
+        assert response.status_code == 422, over
+        detail = response.json()["detail"]
+        assert detail.startswith("field 'archs': ") and "more than this server's max_score_pixels (16,384)" in detail
+
+
+def call_and_leave(app, path, body, leave: threading.Event):
+    """POST `body` to `app` as a client that disconnects once `leave` is set; the ASGI messages sent back.
+    (TestClient and httpx never disconnect before the response.)"""
+    raw = json.dumps(body).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+    }
+    messages, sent = [{"type": "http.request", "body": raw, "more_body": False}], []
+
+    async def receive():
+        if messages:
+            return messages.pop()
+        while not leave.is_set():
+            await anyio.sleep(0.01)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    anyio.run(app, scope, receive, send)
+    return sent
+
+
+def test_score_stops_when_the_client_goes_away(tmp_path, monkeypatch):
+    scored, leave = [], threading.Event()
+    score_candidate = Scorer.score_candidate
+
+    def slow_score_candidate(self, candidate, *args, **kwargs):
+        scored.append(candidate.canonical)
+        leave.set()  # the client goes away while the first candidate is scored
+        return score_candidate(self, candidate, *args, **kwargs)
+
+    monkeypatch.setattr(Scorer, "score_candidate", slow_score_candidate)
+    app = create_app(Settings(database_path=tmp_path / "jobs.db", **{**LIMITS, "max_score_archs": 8}))
+    archs = [f"{first}x16-{second}x32-1x64" for first in (1, 3, 5, 7) for second in (1, 3)]
+    sent = call_and_leave(app, "/v1/score", {**PROBE, "archs": archs}, leave)
+    assert len(scored) == 1, scored  # nothing after the client left
+    assert sent[0]["status"] == 499  # nginx's "client closed request": only a log sees it
 
 
 def test_catalog_lists_the_valid_names(service):
