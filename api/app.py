@@ -38,7 +38,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     settings = settings if settings is not None else Settings()
     database = Database(settings.sqlalchemy_url)
     jobs = JobRepository(database)
-    pool = SearchWorkerPool(database, jobs, settings.concurrent_jobs)
+    pool = SearchWorkerPool(database, jobs, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     max_inits: int = Field(8, ge=1, description="Most random inits a request may average per candidate.")
     max_list_length: int = Field(100, ge=1, description="Longest proxy list and largest page of a job listing.")
     max_score_archs: int = Field(32, ge=1, description="Most architectures one synchronous /v1/score call scores.")
+    max_score_pixels: int = Field(
+        32 * 128 * 32 * 32,
+        ge=1,
+        description="Most work one /v1/score call may ask for, archs x inits x batch_size x image_size^2 "
+        "(the default: 32 archs of one init at batch 128, 32x32).",
+    )
     max_body_bytes: int = Field(65536, ge=1024)
 
     teacher_dir: Optional[Path] = Field(

@@ -2,8 +2,10 @@
 
 A teacher file or checkpoint is read only from `teacher_dir` (TorchScript, or weights-only checkpoints: nothing
 is unpickled), probe data only from `data_dir`; relative paths are relative to those directories, and with a
-directory unset its files are refused. Names (teacher, space, proxies, strategy) are looked up in registries:
-no request makes the server import anything. Errors are DiswotErrors naming the field, answered with 422.
+directory unset its files are refused. Every file is resolved when it is read, at submission and again by
+the job (with the directories the server has then), so no link leads outside. Names (teacher, space, proxies,
+strategy) are looked up in registries: no request makes the server import anything. Errors are DiswotErrors
+naming the field, answered with 422.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Optional
 
 from api.settings import Settings
 from diswot.errors import DiswotError, FieldError
+from diswot.file_access import resolve_inside
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.student_search import SearchConfig
 from diswot.student_search.runner import check_budget_reachable
@@ -37,39 +40,70 @@ def search_config(values: dict[str, Any], settings: Settings) -> SearchConfig:
     return config
 
 
+def check_score_work(values: dict[str, Any], settings: Settings) -> None:
+    """A /v1/score call holds its connection while it scores: refuse one that asks for more than the server allows."""
+    archs, inits, batch, size = len(values["archs"]), values["inits"], values["batch_size"], values["image_size"]
+    pixels = archs * inits * batch * size * size
+    if pixels > settings.max_score_pixels:
+        raise FieldError(
+            "archs",
+            f"{archs} archs x {inits} inits x {batch} images of {size}x{size} is {pixels:,} pixels to score, more "
+            f"than this server's max_score_pixels ({settings.max_score_pixels:,}); send fewer archs or inits, a "
+            "smaller batch or smaller images, or submit a search",
+        )
+
+
+def allowed_dirs(values: dict[str, Any], settings: Settings) -> dict[str, Optional[Path]]:
+    """The directories a request's files are read from, as `search` and `score` take them; a FieldError when the
+    request names a kind of file this server does not take. Asked at submission and again when a job starts: a
+    queued job may start after a restart with other settings."""
+    checkpoint = values.get("checkpoint")
+    if (checkpoint is not None or values["teacher"].endswith(TORCHSCRIPT_SUFFIXES)) and settings.teacher_dir is None:
+        field = "checkpoint" if checkpoint is not None else "teacher"
+        raise FieldError(field, "this server accepts no teacher files (its teacher directory is not configured)")
+    if values["data"] != "synthetic" and settings.data_dir is None:
+        raise FieldError(
+            "data", "this server accepts only 'synthetic' probe data (its data directory is not configured)"
+        )
+    return {
+        "allowed_teacher_dir": None if settings.teacher_dir is None else settings.teacher_dir.expanduser().resolve(),
+        "allowed_data_dir": None if settings.data_dir is None else settings.data_dir.expanduser().resolve(),
+    }
+
+
 def server_files(values: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """`teacher`, `checkpoint` and `data`, files checked and made absolute (names and 'synthetic' unchanged).
-    Each file is read as the job will read it, so a file that cannot be used is refused now, naming its field."""
+    """`teacher`, `checkpoint` and `data`, files resolved to the absolute paths a job reads (names and 'synthetic'
+    unchanged). Each file is read as the job will read it, so a file that cannot be used is refused now, naming
+    its field; the job resolves every file again when it reads it."""
+    directories = allowed_dirs(values, settings)
     teacher, checkpoint = values["teacher"], values.get("checkpoint")
-    data = probe_source(values["data"], settings.data_dir)
+    data = probe_source(values["data"], directories["allowed_data_dir"])
     if data != "synthetic":
-        check_probe_batch(values, data)
+        check_probe_batch(values, data, directories["allowed_data_dir"])
     if checkpoint is not None or teacher.endswith(TORCHSCRIPT_SUFFIXES):
-        if settings.teacher_dir is None:
-            field = "checkpoint" if checkpoint is not None else "teacher"
-            raise FieldError(field, "this server accepts no teacher files (its teacher directory is not configured)")
-        directory = settings.teacher_dir.expanduser().resolve()
-        if teacher.endswith(TORCHSCRIPT_SUFFIXES):
-            teacher = str(directory / teacher)
-        if checkpoint is not None:
-            checkpoint = str(directory / checkpoint)
+        directory = directories["allowed_teacher_dir"]
+        field = "checkpoint" if checkpoint is not None else "teacher"
         try:  # loads TorchScript or weights-only state dicts, and only from inside the directory
+            if teacher.endswith(TORCHSCRIPT_SUFFIXES):
+                teacher = str(resolve_inside(directory / teacher, directory, "TorchScript teacher"))
+            if checkpoint is not None:
+                checkpoint = str(resolve_inside(directory / checkpoint, directory, "checkpoint"))
             load_teacher(
                 teacher, values["num_classes"], checkpoint=checkpoint, seed=values["seed"], allowed_dir=directory,
                 image_size=values["image_size"],
             )
         except (DiswotError, OSError) as error:  # OSError: a name the file system refuses (too long, ...)
             message = str(error) if isinstance(error, DiswotError) else f"unreadable path: {error.strerror}"
-            raise FieldError("checkpoint" if checkpoint is not None else "teacher", message) from None
+            raise FieldError(field, message) from None
     return {"teacher": teacher, "checkpoint": checkpoint, "data": data}
 
 
-def check_probe_batch(values: dict[str, Any], data: str) -> None:
+def check_probe_batch(values: dict[str, Any], data: str, data_dir: Path) -> None:
     spec = ProbeDataSpec(
         source=data, batch_size=values["batch_size"], image_size=values["image_size"], seed=values["seed"]
     )
     try:
-        load_probe_batch(spec, values["num_classes"])
+        load_probe_batch(spec, values["num_classes"], allowed_dir=data_dir)
     except DiswotError as error:
         raise FieldError("data", str(error)) from None
     except OSError as error:  # a file the server may not read
@@ -77,20 +111,16 @@ def check_probe_batch(values: dict[str, Any], data: str) -> None:
 
 
 def probe_source(source: str, data_dir: Optional[Path]) -> str:
+    """`KIND:ABSOLUTE_PATH` of a probe data file inside `data_dir` (resolved), or 'synthetic'."""
     if source == "synthetic":
         return source
-    if data_dir is None:
-        raise FieldError(
-            "data", "this server accepts only 'synthetic' probe data (its data directory is not configured)"
-        )
     kind, separator, location = source.partition(":")
     prefix = f"{kind}:" if separator and kind in PROBE_SOURCE_KINDS else ""
-    root = data_dir.expanduser().resolve()
-    path = (root / (location if prefix else source)).resolve()
-    if not path.is_relative_to(root):
-        raise FieldError("data", f"{source!r} is outside the server's data directory")
     try:
+        path = resolve_inside(data_dir / (location if prefix else source), data_dir, "probe data")
         exists = path.exists()
+    except DiswotError as error:
+        raise FieldError("data", str(error)) from None
     except OSError as error:  # a name the file system refuses (too long, ...)
         raise FieldError("data", f"unreadable path {source!r}: {error.strerror}") from None
     if not exists:

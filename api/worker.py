@@ -15,7 +15,9 @@ from typing import Optional
 
 from api.db import Database
 from api.jobs import JobRepository
+from api.settings import Settings
 from api.store import SqlEvaluationStore
+from api.validation import allowed_dirs
 from diswot.errors import DiswotError
 from diswot.student_search import SearchCancelled, SearchConfig, SearchProgress, search
 
@@ -26,10 +28,11 @@ PROGRESS_INTERVAL_S = 0.25
 
 
 class SearchWorkerPool:
-    def __init__(self, database: Database, jobs: JobRepository, concurrent_jobs: int):
+    def __init__(self, database: Database, jobs: JobRepository, settings: Settings):
         self.database = database
         self.jobs = jobs
-        self.concurrent_jobs = concurrent_jobs
+        self.settings = settings
+        self.concurrent_jobs = settings.concurrent_jobs
         self.stopping = threading.Event()
         self.executor: Optional[ThreadPoolExecutor] = None
 
@@ -70,6 +73,7 @@ class SearchWorkerPool:
                     store=SqlEvaluationStore(self.database, job_id),
                     on_progress=progress,
                     should_stop=lambda: self.stopping.is_set() or self.jobs.cancel_requested(job_id),
+                    **allowed_dirs(config, self.settings),  # this server's directories now, not at submission
                 )
             finally:
                 progress.flush()  # the last progress, however the run ends (written while the job is still running)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from diswot.errors import DiswotError
+from diswot.file_access import resolve_inside
 
 # CIFAR-100 training-set channel statistics, the normalisation of the CIFAR KD literature (RepDistiller).
 CIFAR_MEAN = (0.5071, 0.4865, 0.4409)
@@ -54,20 +55,22 @@ class ProbeBatch:
         return int(self.labels.max()) + 1
 
 
-def load_probe_batch(spec: ProbeDataSpec, num_classes: int) -> ProbeBatch:
-    """The batch for `spec`, checked against the teacher's class count."""
+def load_probe_batch(spec: ProbeDataSpec, num_classes: int, allowed_dir: str | Path | None = None) -> ProbeBatch:
+    """The batch for `spec`, checked against the teacher's class count. With `allowed_dir`, every file read (the
+    .npz, each CIFAR pickle, each image of a folder) must resolve to inside that directory."""
     kind, location = _split_source(spec.source)
     if kind == "synthetic":
         return _synthetic_batch(spec, num_classes)
     path = Path(location).expanduser()
     if not path.exists():
         raise DiswotError(f"probe data {str(path)!r} does not exist; data sources are {SOURCE_FORMS}")
+    path = resolve_inside(path, allowed_dir, "probe data")
     if kind == "npz":
         images, labels = _read_npz(path, spec.split)
     elif kind == "cifar":
-        images, labels = _read_cifar_pickles(path, spec.split)
+        images, labels = _read_cifar_pickles(path, spec.split, allowed_dir)
     else:
-        images, labels = _read_image_folder(path, spec)
+        images, labels = _read_image_folder(path, spec, allowed_dir)
     chosen = _choose(len(labels), spec)
     if labels.max() >= num_classes or labels.min() < 0:
         raise DiswotError(
@@ -166,7 +169,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _read_cifar_pickles(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_cifar_pickles(folder: Path, split: str, allowed_dir: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
     if (folder / "data_batch_1").exists():  # CIFAR-10
         files = [folder / f"data_batch_{i}" for i in range(1, 6)] if split == "train" else [folder / "test_batch"]
         label_key = b"labels"
@@ -178,6 +181,7 @@ def _read_cifar_pickles(folder: Path, split: str) -> tuple[np.ndarray, np.ndarra
     for file in files:
         if not file.exists():
             raise DiswotError(f"CIFAR folder {folder} is missing {file.name}")
+        file = resolve_inside(file, allowed_dir, "CIFAR file")
         try:
             with open(file, "rb") as handle:
                 entry = _ArraysOnlyUnpickler(handle, encoding="bytes").load()
@@ -192,10 +196,13 @@ def _read_cifar_pickles(folder: Path, split: str) -> tuple[np.ndarray, np.ndarra
     return np.concatenate(images), np.concatenate(labels)
 
 
-def _read_image_folder(folder: Path, spec: ProbeDataSpec) -> tuple[np.ndarray, np.ndarray]:
+def _read_image_folder(
+    folder: Path, spec: ProbeDataSpec, allowed_dir: str | Path | None
+) -> tuple[np.ndarray, np.ndarray]:
     from PIL import Image
 
-    classes = sorted(entry for entry in folder.iterdir() if entry.is_dir())
+    entries = sorted(folder.iterdir())
+    classes = [resolve_inside(entry, allowed_dir, "class folder") for entry in entries if entry.is_dir()]
     if not classes:
         raise DiswotError(f"image folder {folder} has no class subfolders (expected {folder}/<class>/<image>)")
     paths, labels = [], []
@@ -207,8 +214,9 @@ def _read_image_folder(folder: Path, spec: ProbeDataSpec) -> tuple[np.ndarray, n
     chosen = _choose(len(paths), spec)
     images = []
     for index in chosen:
+        file = resolve_inside(paths[index], allowed_dir, "image")
         try:
-            with Image.open(paths[index]) as image:
+            with Image.open(file) as image:
                 resized = image.convert("RGB").resize((spec.image_size, spec.image_size), Image.BILINEAR)
         except (OSError, ValueError, Image.DecompressionBombError) as error:  # OSError: not an image, truncated
             raise DiswotError(f"image {paths[index]} cannot be decoded: {error}") from None

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from diswot.errors import DiswotError
+from diswot.file_access import resolve_inside
 from diswot.initialisation import apply_init
 from diswot.seeding import derive_seed, seeded_torch
 from search_spaces import SPACES, get_space
@@ -92,11 +93,7 @@ def load_teacher(
 
 
 def _checked_file(path: str | Path, allowed_dir: str | Path | None, what: str) -> Path:
-    resolved = Path(path).expanduser().resolve()
-    if allowed_dir is not None:
-        root = Path(allowed_dir).expanduser().resolve()
-        if not resolved.is_relative_to(root):
-            raise DiswotError(f"{what} {str(path)!r} is outside the allowed directory {str(root)!r}")
+    resolved = resolve_inside(path, allowed_dir, what)
     if not resolved.is_file():
         raise DiswotError(f"{what} file {str(path)!r} does not exist")
     return resolved

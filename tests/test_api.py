@@ -3,7 +3,9 @@ delete rules, scoring, the SQL evaluation store and resume after a graceful shut
 PostgreSQL (see conftest.py)."""
 
 import contextlib
+import json
 import os
+import threading
 import time
 
 import numpy as np
@@ -12,6 +14,7 @@ import torch
 
 pytest.importorskip("fastapi")
 
+import anyio  # noqa: E402  (installed with fastapi)
 from fastapi.testclient import TestClient  # noqa: E402
 
 import diswot  # noqa: E402
@@ -20,6 +23,7 @@ from api.db import Database, JobRow, utc_now  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
+from diswot.scorer import Scorer  # noqa: E402
 from search_spaces.zoo import create_model  # noqa: E402
 
 PROBE = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, proxies=["diswot"])
@@ -200,7 +204,7 @@ def test_probe_data_only_from_the_data_directory_and_a_file_spoilt_after_submiss
 
     client = service(data_dir=data)
     response = client.post("/v1/searches", json={**TINY, "data": "npz:../probe.npz"})
-    assert response.status_code == 422 and "outside the server's data directory" in response.json()["detail"]
+    assert response.status_code == 422 and "outside the allowed directory" in response.json()["detail"]
     long = submit(client, evaluations=3000)  # one worker: the next job waits behind it
     queued = submit(client, data="npz:probe.npz", evaluations=3)
     # labels up to 90 for a 10-class teacher, written after the job was accepted: it fails saying why
@@ -227,6 +231,67 @@ def test_teacher_and_data_files_that_cannot_be_scored_are_422_naming_the_field(
                 detail = response.json()["detail"]
                 assert detail.startswith(f"field {field!r}: ") and message in detail, (path, value, detail)
     assert client.get("/v1/searches").json()["total"] == 0
+
+
+def scripted_resnet8(path):
+    torch.jit.save(torch.jit.script(create_model("resnet8", 10).eval()), str(path))
+
+
+def test_probe_files_linked_to_outside_the_data_directory_are_422(service, tmp_path):
+    from PIL import Image
+
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    outside.mkdir()
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(outside / "secret.png")
+    for label in range(2):
+        (data / "images" / str(label)).mkdir(parents=True)
+        for index in range(4):
+            Image.new("RGB", (32, 32), (label, index, 0)).save(data / "images" / str(label) / f"{index}.png")
+    (data / "images" / "1" / "3.png").unlink()
+    (data / "images" / "1" / "3.png").symlink_to(outside / "secret.png")  # the batch of 8 takes every image
+    client = service(data_dir=data)
+    for path, body in (("/v1/searches", TINY), ("/v1/score", {**PROBE, "archs": ["1x16-1x32-1x64"]})):
+        response = client.post(path, json={**body, "data": "folder:images"})
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"].startswith("field 'data': image ") and "outside the allowed directory" in (
+            response.json()["detail"]
+        )
+
+
+def test_a_teacher_file_swapped_for_a_link_to_outside_after_submission_is_not_read(service, tmp_path):
+    teachers = tmp_path / "teachers"
+    teachers.mkdir()
+    scripted_resnet8(teachers / "resnet8.ts")
+    scripted_resnet8(tmp_path / "outside.ts")
+    client = service(teacher_dir=teachers)
+    long = submit(client, evaluations=3000)  # one worker: the next job waits behind it
+    queued = submit(client, teacher="resnet8.ts", evaluations=3)
+    (teachers / "resnet8.ts").unlink()
+    (teachers / "resnet8.ts").symlink_to(tmp_path / "outside.ts")
+    client.post(f"/v1/searches/{long['id']}/cancel")
+    assert wait_for(client, long["id"], timeout=120)["status"] == "cancelled"
+    job = wait_for(client, queued["id"], timeout=120)
+    assert job["status"] == "failed" and "outside the allowed directory" in job["error"]
+
+
+def test_queued_jobs_with_files_fail_after_a_restart_without_their_directories(tmp_path):
+    teachers, data = tmp_path / "teachers", tmp_path / "data"
+    teachers.mkdir()
+    data.mkdir()
+    scripted_resnet8(teachers / "resnet8.ts")
+    images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), np.uint8)
+    np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
+    database = tmp_path / "jobs.db"
+    with TestClient(create_app(Settings(database_path=database, teacher_dir=teachers, data_dir=data, **LIMITS))) as client:
+        long = submit(client, evaluations=3000)  # holds the one worker until the shutdown
+        queued = [submit(client, teacher="resnet8.ts", evaluations=3), submit(client, data="probe.npz", evaluations=3)]
+    with TestClient(create_app(Settings(database_path=database, **LIMITS))) as client:
+        client.post(f"/v1/searches/{long['id']}/cancel")
+        errors = [wait_for(client, job["id"], timeout=120)["error"] for job in queued]
+    assert errors == [
+        "field 'teacher': this server accepts no teacher files (its teacher directory is not configured)",
+        "field 'data': this server accepts only 'synthetic' probe data (its data directory is not configured)",
+    ]
 
 
 def test_with_an_api_key_requests_without_it_get_401_and_create_nothing(service):
@@ -318,6 +383,60 @@ def test_score_returns_records_in_order_and_names_bad_input(service):
     assert [r["score"] for r in records] == pytest.approx([r.score for r in expected])
     response = client.post("/v1/score", json={**PROBE, "archs": ["9x99"]})
     assert response.status_code == 422 and "is not a resnet_cifar_wide architecture" in response.json()["detail"]
+
+
+def test_a_score_call_over_the_work_limit_is_422_naming_the_limit(service):
+    client = service(max_score_pixels=2 * 8 * 32 * 32)  # two archs of one init at batch 8, 32x32
+    body = {**PROBE, "archs": ["1x16-1x32-1x64", "3x16-3x32-3x64"]}
+    assert client.post("/v1/score", json=body).status_code == 200
+    for over in ({"inits": 2}, {"batch_size": 9}, {"archs": [*body["archs"], "5x16-5x32-5x64"]}):
+        response = client.post("/v1/score", json={**body, **over})
+        assert response.status_code == 422, over
+        detail = response.json()["detail"]
+        assert detail.startswith("field 'archs': ") and "more than this server's max_score_pixels (16,384)" in detail
+
+
+def call_and_leave(app, path, body, leave: threading.Event):
+    """POST `body` to `app` as a client that disconnects once `leave` is set; the ASGI messages sent back.
+    (TestClient and httpx never disconnect before the response.)"""
+    raw = json.dumps(body).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+    }
+    messages, sent = [{"type": "http.request", "body": raw, "more_body": False}], []
+
+    async def receive():
+        if messages:
+            return messages.pop()
+        while not leave.is_set():
+            await anyio.sleep(0.01)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    anyio.run(app, scope, receive, send)
+    return sent
+
+
+def test_score_stops_when_the_client_goes_away(tmp_path, monkeypatch):
+    scored, leave = [], threading.Event()
+    score_candidate = Scorer.score_candidate
+
+    def slow_score_candidate(self, candidate, *args, **kwargs):
+        scored.append(candidate.canonical)
+        leave.set()  # the client goes away while the first candidate is scored
+        return score_candidate(self, candidate, *args, **kwargs)
+
+    monkeypatch.setattr(Scorer, "score_candidate", slow_score_candidate)
+    app = create_app(Settings(database_path=tmp_path / "jobs.db", **{**LIMITS, "max_score_archs": 8}))
+    archs = [f"{first}x16-{second}x32-1x64" for first in (1, 3, 5, 7) for second in (1, 3)]
+    sent = call_and_leave(app, "/v1/score", {**PROBE, "archs": archs}, leave)
+    assert len(scored) == 1, scored  # nothing after the client left
+    assert sent[0]["status"] == 499  # nginx's "client closed request": only a log sees it
 
 
 def test_catalog_lists_the_valid_names(service):

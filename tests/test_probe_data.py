@@ -104,3 +104,33 @@ def test_probe_data_that_cannot_make_a_batch_is_refused_saying_why(tmp_path, wri
         with pytest.raises(DiswotError) as error:
             load_probe_batch(ProbeDataSpec(source=f"{kind}:{tmp_path / name}", batch_size=8), 10)
         assert message in str(error.value), source
+
+
+def test_files_linked_from_inside_the_allowed_directory_to_outside_it_are_refused(tmp_path):
+    from PIL import Image
+
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    outside.mkdir()
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(outside / "secret.png")
+    write_npz(outside / "secret.npz")
+    pixels = np.random.default_rng(2).integers(0, 256, (8, 3072), np.uint8)
+    with open(outside / "train", "wb") as handle:
+        pickle.dump({b"data": pixels, b"fine_labels": [0] * 8}, handle)
+    for folder in ("linked_image", "linked_class"):
+        for label in ("cat", "dog"):
+            (allowed / folder / label).mkdir(parents=True)
+            for index in range(2):
+                Image.new("RGB", (32, 32), (label == "dog", index, 0)).save(allowed / folder / label / f"{index}.png")
+    (allowed / "linked_image" / "dog" / "2.png").symlink_to(outside / "secret.png")
+    (allowed / "linked_class" / "eel").symlink_to(outside, target_is_directory=True)
+    (allowed / "cifar").mkdir()
+    (allowed / "cifar" / "train").symlink_to(outside / "train")
+    (allowed / "probe.npz").symlink_to(outside / "secret.npz")
+
+    sources = ["folder:linked_image", "folder:linked_class", "cifar:cifar", "npz:probe.npz"]
+    for source in sources:
+        kind, _, name = source.partition(":")
+        spec = ProbeDataSpec(source=f"{kind}:{allowed / name}", batch_size=5)
+        with pytest.raises(DiswotError, match="is outside the allowed directory"):
+            load_probe_batch(spec, 10, allowed_dir=allowed)
+        assert len(load_probe_batch(spec, 10).labels) == 5  # the library alone follows links anywhere

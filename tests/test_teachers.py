@@ -89,3 +89,16 @@ def test_a_torchscript_teacher_that_cannot_be_scored_is_refused_when_loaded(tmp_
         with pytest.raises(DiswotError) as error:
             load_teacher(str(tmp_path / name), 10)
         assert message in str(error.value), name
+
+
+def test_a_link_inside_the_allowed_directory_to_a_file_outside_is_refused(tmp_path):
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    torch.jit.save(torch.jit.script(build_network("resnet8", 10)), tmp_path / "t.ts")
+    torch.save(build_network("resnet8", 10).state_dict(), tmp_path / "weights.pth")
+    (allowed / "t.ts").symlink_to(tmp_path / "t.ts")
+    (allowed / "weights.pth").symlink_to(tmp_path / "weights.pth")
+    with pytest.raises(DiswotError, match="outside the allowed directory"):
+        load_teacher(str(allowed / "t.ts"), 10, allowed_dir=allowed)
+    with pytest.raises(DiswotError, match="outside the allowed directory"):
+        load_teacher("resnet8", 10, checkpoint=allowed / "weights.pth", allowed_dir=allowed)

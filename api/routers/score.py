@@ -1,46 +1,73 @@
-"""/v1/score: score a short list of given architectures against a teacher, synchronously.
+"""/v1/score: score a short list of given architectures against a teacher while the client waits.
+
+A call is bounded twice: by the work it may ask for (`max_score_archs`, and `max_score_pixels` over archs x
+inits x batch_size x image_size^2), and by its client: between two candidates it asks whether the client is
+still connected, and stops when it is not (nobody would read the scores).
 
 No `from __future__ import annotations`: the request model is built per app (see searches.py).
 """
 
-from fastapi import APIRouter
+from typing import Any, Callable
+
+import anyio
+from fastapi import APIRouter, Request, Response
 
 from api.schemas.requests import score_request_model
 from api.schemas.responses import UNREADABLE, ScoreResponse
 from api.settings import Settings
-from api.validation import server_files
+from api.validation import allowed_dirs, check_score_work, server_files
 from diswot.probe_data import ProbeDataSpec
-from diswot.scoring import score
+from diswot.scoring import ScoringCancelled, score
+
+# nginx's status for a request whose client left before the answer: only the server's access log sees it.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def score_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["score"])
     ScoreRequest = score_request_model(settings)
 
-    @router.post("/score", response_model=ScoreResponse, responses=UNREADABLE)
-    def score_architectures(body: ScoreRequest):
-        """Scores of the given architectures, in the order given (for users who bring their own candidates).
-
-        The list is bounded by the server's `max_score_archs`: the call holds its connection while it scores.
-        """
-        files = server_files(body.model_dump(), settings)
+    def score_request(values: dict[str, Any], client_left: Callable[[], bool]) -> ScoreResponse:
+        """The blocking part, on a worker thread: files checked and loaded, then each candidate scored."""
+        files = server_files(values, settings)
         probe = ProbeDataSpec(
-            source=files["data"], batch_size=body.batch_size, image_size=body.image_size, seed=body.seed
+            source=files["data"], batch_size=values["batch_size"], image_size=values["image_size"], seed=values["seed"]
         )
         records = score(
             files["teacher"],
-            body.space,
-            body.archs,
-            num_classes=body.num_classes,
+            values["space"],
+            values["archs"],
+            num_classes=values["num_classes"],
             data=probe,
-            proxies=body.proxies,
-            seed=body.seed,
-            init=body.init,
-            inits=body.inits,
-            shared_init=body.shared_init,
-            device=body.device,
+            proxies=values["proxies"],
+            seed=values["seed"],
+            init=values["init"],
+            inits=values["inits"],
+            shared_init=values["shared_init"],
+            device=values["device"],
             checkpoint=files["checkpoint"],
+            should_stop=client_left,
+            **allowed_dirs(values, settings),
         )
         return ScoreResponse(records=records)
+
+    @router.post("/score", response_model=ScoreResponse, responses=UNREADABLE)
+    async def score_architectures(body: ScoreRequest, request: Request):
+        """Scores of the given architectures, in the order given (for users who bring their own candidates).
+
+        The call holds its connection while it scores, so its work is bounded: at most `max_score_archs`
+        architectures, and archs x inits x batch_size x image_size^2 at most the server's `max_score_pixels`
+        (a 422 names the limit). It stops between two candidates if the client disconnects.
+        """
+        values = body.model_dump()
+        check_score_work(values, settings)
+
+        def client_left() -> bool:  # asked on the worker thread, answered by the event loop
+            return anyio.from_thread.run(request.is_disconnected)
+
+        try:
+            return await anyio.to_thread.run_sync(score_request, values, client_left)
+        except ScoringCancelled:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     return router

@@ -13,6 +13,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import diswot
@@ -59,11 +60,15 @@ def search(
     store: EvaluationStore | None = None,
     on_progress: Callable[[SearchProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    allowed_teacher_dir: str | Path | None = None,
+    allowed_data_dir: str | Path | None = None,
     **fields: Any,
 ) -> SearchResult:
     """Run a search: `diswot.student_search(teacher="resnet56", space="nb201", max_params="0.5M", evaluations=200)`.
 
     Everything is validated before the first candidate is scored; a budget no candidate can meet fails early.
+    With `allowed_teacher_dir` / `allowed_data_dir`, teacher files and probe data are read only from inside
+    those directories (every file resolved as it is read, see `diswot.file_access`).
     """
     if config is None:
         config = SearchConfig.from_dict(fields)
@@ -77,9 +82,9 @@ def search(
         check_budget_reachable(config, space)
     teacher = load_teacher(
         config.teacher, config.num_classes, checkpoint=config.checkpoint, seed=config.seed, init=config.init,
-        image_size=config.image_size,
+        allowed_dir=allowed_teacher_dir, image_size=config.image_size,
     )
-    probe = load_probe_batch(config.probe_spec(), config.num_classes)
+    probe = load_probe_batch(config.probe_spec(), config.num_classes, allowed_dir=allowed_data_dir)
     scorer = Scorer(
         teacher, probe, config.proxies, seed=config.seed, init=config.init, device=config.device, inits=config.inits,
         shared_init=config.shared_init,
