@@ -90,9 +90,9 @@ def decile_entropy(eigenvalues: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def freeze_batch_statistics(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+def freeze_batch_statistics(model: nn.Module, images: torch.Tensor) -> list[NetworkOutputs]:
     """Sets every BatchNorm of `model` (a private copy) to normalise with `images`' batch statistics from now on,
-    in eval mode, and returns the features of that batch-statistics forward pass."""
+    in eval mode, and returns the outputs of that batch-statistics forward pass (one per chunk of the batch)."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
     def run(chunks):
