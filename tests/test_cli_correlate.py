@@ -67,5 +67,4 @@ def test_correlate_default_names_what_search_ranks_by(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert [row["proxy"] for row in report["table"]] == ["diswot_capacity", "params", "ensemble:default+params"]
-    dead = next(c for c in report["candidates"] if c["arch"] == CELLS[3])  # no path from input to output
-    assert dead["scores"]["diswot_capacity"] is None  # -inf, written as null in JSON
+    assert all(isinstance(c["scores"]["diswot_capacity"], float) for c in report["candidates"])
