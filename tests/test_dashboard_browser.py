@@ -25,6 +25,7 @@ from dashboard_browser import BrowserUnavailable, start_chromium  # noqa: E402
 import diswot  # noqa: E402
 from api.db import Database, EvaluationRow, JobRow, utc_now  # noqa: E402
 from local_server import LocalServer  # noqa: E402
+from diswot.proxies import DEFAULT_PROXY  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
 from diswot.client import Client  # noqa: E402
 from diswot.student_search import Evaluation, SearchConfig, SearchResult, StudentSpec  # noqa: E402
@@ -155,7 +156,8 @@ def test_a_search_submitted_through_the_form_runs_to_its_ranked_students(browser
     )
     best = result["students"][0]
     assert tooltip[:2] == [best["arch"], f"params {best['params'] / 1e6:.3f}M, FLOPs {best['flops'] / 1e6:.1f}M"]
-    assert tooltip[2].startswith("diswot: ") and float(tooltip[2].split(": ")[1]) == pytest.approx(best["score"], 1e-4)
+    name, value = tooltip[2].split(": ")
+    assert name == DEFAULT_PROXY and float(value) == pytest.approx(best["score"], 1e-4)
 
     score_header = by_id(browser, "students").find_elements("css selector", "thead th")[2]
     score_header.click()
