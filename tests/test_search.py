@@ -125,11 +125,13 @@ def test_cli_search_refuses_an_overflowing_budget_in_one_line(tmp_path):
 
 def test_exhaustive_s1_ranks_all_64_and_pareto_is_non_dominated(tmp_path):
     result = diswot.search(teacher="resnet8", space="resnet_cifar", num_classes=10, batch_size=8,
-                           strategy="exhaustive")
+                           strategy="exhaustive")  # the defaults: diswot_capacity and the confirm stage
     assert result.evaluations == 64 and len(result.students) == 64
     assert [s.rank for s in result.students] == list(range(1, 65))
-    scores = [s.score for s in result.students]
-    assert scores == sorted(scores, reverse=True)
+    confirmed = [s.confirmed_score for s in result.students[:20]]
+    assert None not in confirmed and confirmed == sorted(confirmed, reverse=True)
+    scores = [s.score for s in result.students[20:]]
+    assert scores == sorted(scores, reverse=True) and min(s.score for s in result.students[:20]) >= max(scores)
     front = result.pareto_front
     for member in front:
         assert not any(s.score > member.score and s.params <= member.params for s in result.students)
@@ -194,7 +196,7 @@ def test_student_spec_rebuilds_the_scored_network(tmp_path, inits, shared_init):
     spec = result.students[0]
     assert spec.inits == inits and spec.shared_init == shared_init
     rebuilt = diswot.score("resnet8", spec.space, [spec.arch], num_classes=10, data=diswot.ProbeDataSpec(batch_size=8),
-                           inits=inits, shared_init=shared_init)
+                           inits=inits, shared_init=shared_init, proxies=SMALL["proxies"])
     assert rebuilt[0].score == pytest.approx(spec.score, rel=1e-6)
     model = build_student(StudentSpec.from_dict(json.loads(json.dumps(spec.to_dict()))))
     assert sum(p.numel() for p in model.parameters()) == spec.params
