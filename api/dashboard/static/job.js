@@ -80,7 +80,7 @@ function addEvaluations(items) {
   const newBest = [];
   const newCost = [];
   for (const item of items) {
-    if (!item.feasible || !isScore(item.score)) continue;
+    if (item.stage === "confirm" || !item.feasible || !isScore(item.score)) continue; // a finalist's second record
     best = Math.max(best, item.score);
     newBest.push({ x: bestPoints.length + newBest.length + 1, y: best });
     newCost.push({ x: costOf(item), y: item.score, item });
