@@ -8,21 +8,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diswot import ProbeDataSpec, Scorer, get_space, load_probe_batch
+from diswot import get_space
 from diswot.errors import DiswotError
 from diswot.proxies import get_proxy, list_proxies
 from diswot.proxies.meco import meco_score, smallest_correlation_eigenvalue
 from diswot.proxies.swap import distinct_patterns, size_regulariser, swap_score
 from diswot.proxies.zico import batch_gradients, zico_from_gradients, zico_score
+from proxy_testing import FailsAboveBatch, teacher_free_scorer
 
 NEW = ["zico", "meco", "swap", "swap_reg"]
 SMALL_CELL = "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 DISCONNECTED = "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|none~0|none~1|none~2|"
-
-
-def make_scorer(proxies, batch_size=8, classes=10):
-    probe = load_probe_batch(ProbeDataSpec(batch_size=batch_size, image_size=16), classes)
-    return Scorer(None, probe, proxies, device="cpu", num_classes=classes)
 
 
 class TinyConvNet(nn.Module):
@@ -42,19 +38,6 @@ class TinyConvNet(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.forward_features(x).mean(dim=(2, 3)))
-
-
-class FailsAboveBatch(nn.Module):
-    """Runs out of memory on a forward pass over more than `limit` images."""
-
-    def __init__(self, inner, limit):
-        super().__init__()
-        self.inner, self.limit = inner, limit
-
-    def forward(self, x):
-        if len(x) > self.limit:
-            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
-        return self.inner(x)
 
 
 def test_new_proxies_are_registered_with_their_needs_and_a_reference():
@@ -173,7 +156,7 @@ def test_regularised_swap_is_swap_times_the_size_factor():
     assert size_regulariser(1_500_000) == 1.0
     assert size_regulariser(0) == pytest.approx(math.exp(-1.5))
     assert size_regulariser(500_000) == pytest.approx(math.exp(-1.0 / 1.5))
-    scorer = make_scorer(["swap", "swap_reg"])
+    scorer = teacher_free_scorer(["swap", "swap_reg"])
     candidate = scorer.candidate(get_space("nb201"), SMALL_CELL)
     value = get_proxy("swap_reg").compute(candidate)
     factor = math.exp(-((candidate.cost.params / 1e6 - 1.5) ** 2) / 1.5)
@@ -182,7 +165,7 @@ def test_regularised_swap_is_swap_times_the_size_factor():
 
 
 def test_new_proxies_leave_the_candidate_network_unchanged_and_are_deterministic():
-    scorer = make_scorer(NEW, batch_size=4)
+    scorer = teacher_free_scorer(NEW, batch_size=4)
     candidate = scorer.candidate(get_space("nb201"), SMALL_CELL)
     before = {k: v.clone() for k, v in candidate.network.state_dict().items()}
     first = scorer.score_candidate(candidate).scores
@@ -199,11 +182,11 @@ def test_new_proxies_leave_the_candidate_network_unchanged_and_are_deterministic
     ("resnet_cifar_wide", "3x16-1x32-1x64"),
 ])
 def test_new_proxies_are_finite_on_cells_and_resnet_students(space, arch):
-    scores = make_scorer(NEW, batch_size=8).score(get_space(space), arch).scores
+    scores = teacher_free_scorer(NEW, batch_size=8).score(get_space(space), arch).scores
     assert all(math.isfinite(v) for v in scores.values()), scores
     assert scores["swap"] > 1 and scores["meco"] > 0
 
 
 def test_a_cell_that_ignores_its_input_gets_the_worst_scores():
-    scores = make_scorer(NEW).score(get_space("nb201"), DISCONNECTED).scores
+    scores = teacher_free_scorer(NEW).score(get_space("nb201"), DISCONNECTED).scores
     assert set(scores.values()) == {-math.inf}

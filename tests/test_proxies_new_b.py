@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from diswot import ProbeDataSpec, Scorer, get_space, load_probe_batch
+from diswot import ProbeDataSpec, get_space
 from diswot.correlation import correlate
 from diswot.errors import DiswotError
 from diswot.proxies import get_proxy
@@ -15,16 +15,12 @@ from diswot.proxies.aznas import aznas_scores, spectral_entropy
 from diswot.proxies.ensemble import RankEnsemble, split_proxy_list
 from diswot.proxies.network_blocks import network_blocks
 from diswot.proxies.vkdnw import decile_entropy, fisher_coordinates, fisher_matrix, freeze_batch_statistics
+from proxy_testing import teacher_free_scorer
 
 NEW = ["vkdnw", "vkdnw_entropy", "aznas_expressivity", "aznas_progressivity", "aznas_trainability"]
 CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 DISCONNECTED = "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|none~0|none~1|none~2|"
 SKIP_ONLY = "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
-
-
-def make_scorer(proxies, classes=10, batch_size=8):
-    probe = load_probe_batch(ProbeDataSpec(batch_size=batch_size, image_size=16), classes)
-    return Scorer(None, probe, proxies, device="cpu", num_classes=classes)
 
 
 class Wrap(nn.Module):
@@ -175,7 +171,7 @@ def test_network_blocks_of_each_space():
 
 @pytest.mark.parametrize("space, arch", [("nb201", CELL), ("resnet_cifar", "1x16-1x32-1x64")])
 def test_finite_reproducible_and_the_candidate_network_untouched(space, arch):
-    scorer = make_scorer(NEW)
+    scorer = teacher_free_scorer(NEW)
     candidate = scorer.candidate(get_space(space), arch)
     before = {name: value.clone() for name, value in candidate.network.state_dict().items()}
     first = scorer.score_candidate(candidate)
@@ -190,7 +186,7 @@ def test_finite_reproducible_and_the_candidate_network_untouched(space, arch):
 
 
 def test_a_cell_that_ignores_its_input_scores_worst_and_a_skip_only_cell_is_untrainable():
-    scorer = make_scorer(NEW)
+    scorer = teacher_free_scorer(NEW)
     assert all(v == -math.inf for v in scorer.score(get_space("nb201"), DISCONNECTED).scores.values())
     skip_only = scorer.score(get_space("nb201"), SKIP_ONLY).scores
     assert skip_only["aznas_trainability"] == -math.inf and math.isfinite(skip_only["aznas_expressivity"])

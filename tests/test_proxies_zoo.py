@@ -20,6 +20,7 @@ from diswot.proxies.naswot import naswot_score
 from diswot.proxies.pruning_saliency import grasp_score, loss_gradients
 from diswot.proxies.synflow import synflow_score
 from diswot.proxies.teacher_similarity import centred_gram, kd_divergence, linear_cka
+from proxy_testing import FailsAboveBatch
 
 ZOO = ["nwot", "synflow", "snip", "grad_norm", "grasp", "fisher", "jacob_cov", "zen", "kd_loss", "cka"]
 CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
@@ -46,29 +47,6 @@ class TinyConvNet(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.forward_features(x).mean(dim=(2, 3)))
-
-
-class FailsAboveBatch(nn.Module):
-    """Wraps a network so that a forward pass over more than `limit` images runs out of memory."""
-
-    def __init__(self, inner, limit):
-        super().__init__()
-        self.inner = inner
-        self.limit = limit
-        self.batches = []
-
-    def _check(self, x):
-        self.batches.append(len(x))
-        if len(x) > self.limit:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)")
-
-    def forward_features(self, x):
-        self._check(x)
-        return self.inner.forward_features(x)
-
-    def forward(self, x):
-        self._check(x)
-        return self.inner(x)
 
 
 def test_every_zoo_proxy_is_registered_with_its_needs_and_a_reference():
