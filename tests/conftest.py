@@ -197,3 +197,20 @@ def write_broken_probe_data():
         }
 
     return write
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Searches in the service tests are tiny: one intra-op thread each beats threads spinning against each other
+    on two cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def no_service_environment(monkeypatch):
+    """Settings come from each test alone, not from DISWOT_* variables of the shell that runs pytest."""
+    for name in [name for name in os.environ if name.startswith("DISWOT_")]:
+        monkeypatch.delenv(name)

@@ -4,7 +4,6 @@ PostgreSQL (see conftest.py)."""
 
 import contextlib
 import json
-import os
 import threading
 import time
 
@@ -41,20 +40,7 @@ LIMITS = dict(
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Searches here are tiny: one intra-op thread each beats threads spinning against each other on two cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def no_service_environment(monkeypatch):
-    """Settings come from each test alone, not from DISWOT_* variables of the shell that runs pytest."""
-    for name in [name for name in os.environ if name.startswith("DISWOT_")]:
-        monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_service_environment")
 
 
 @pytest.fixture

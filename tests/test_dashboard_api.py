@@ -6,7 +6,6 @@ test_dashboard_browser.py."""
 import contextlib
 import hashlib
 import io
-import os
 import re
 import time
 from pathlib import Path
@@ -28,18 +27,7 @@ VENDOR = Path(__file__).resolve().parents[1] / "api" / "dashboard" / "static" / 
 PAGES = ("/", "/new", "/compare", "/jobs/0123abcd")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def no_service_environment(monkeypatch):
-    for name in [name for name in os.environ if name.startswith("DISWOT_")]:
-        monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_service_environment")
 
 
 @pytest.fixture
