@@ -281,7 +281,8 @@ def test_queued_jobs_with_files_fail_after_a_restart_without_their_directories(t
     images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), np.uint8)
     np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
     database = tmp_path / "jobs.db"
-    with TestClient(create_app(Settings(database_path=database, teacher_dir=teachers, data_dir=data, **LIMITS))) as client:
+    with_files = Settings(database_path=database, teacher_dir=teachers, data_dir=data, **LIMITS)
+    with TestClient(create_app(with_files)) as client:
         long = submit(client, evaluations=3000)  # holds the one worker until the shutdown
         queued = [submit(client, teacher="resnet8.ts", evaluations=3), submit(client, data="probe.npz", evaluations=3)]
     with TestClient(create_app(Settings(database_path=database, **LIMITS))) as client:

@@ -75,7 +75,7 @@ def test_a_budgeted_search_gives_its_solo_result_while_the_global_generators_are
     with GeneratorPerturber() as perturber:
         perturbed = diswot.search(**BUDGETED, strategy=strategy)
     assert perturber.rounds > 10  # it ran all along
-    assert perturber.moved == set(), f"the search drew from these global generators without diswot's lock"
+    assert perturber.moved == set(), "the search drew from these global generators without diswot's lock"
     assert comparable(perturbed) == comparable(alone)
 
 

@@ -7,7 +7,6 @@ still connected, and stops when it is not (nobody would read the scores).
 No `from __future__ import annotations`: the request model is built per app (see searches.py).
 """
 
-import threading
 from typing import Any, Callable
 
 import anyio
