@@ -15,7 +15,7 @@ from api.dashboard import install_dashboard
 from api.db import Database
 from api.errors import install_error_handlers
 from api.jobs import JobRepository
-from api.routers import catalog, health
+from api.routers import catalog, docs, health
 from api.routers.score import score_router
 from api.routers.search_artifacts import search_artifacts_router
 from api.routers.searches import searches_router
@@ -29,7 +29,7 @@ Submit a search for a teacher (`POST /v1/searches`), follow it (`GET /v1/searche
 students and the Pareto front (`GET /v1/searches/{id}/result`); each student is a spec that builds the network
 (`diswot.build_student`). Jobs and their evaluations are stored as they happen: a job interrupted by a restart
 resumes and ends with the result an uninterrupted run gives. When the server has an API key, every endpoint but
-`/healthz` and `/readyz` needs it in the `X-API-Key` header.
+`/healthz` and `/readyz` needs it in the `X-API-Key` header, this document and its `/docs` and `/redoc` pages too.
 """
 UNAUTHORISED = {401: {"model": ErrorMessage, "description": "Missing or wrong API key."}}
 
@@ -48,7 +48,11 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         await anyio.to_thread.run_sync(pool.stop)  # running searches stop between candidates, stay queued
         database.dispose()
 
-    app = FastAPI(title="diswot", version=diswot.__version__, description=DESCRIPTION, lifespan=lifespan)
+    # FastAPI's own /openapi.json, /docs and /redoc would be public: api.routers.docs serves them behind the key.
+    app = FastAPI(
+        title="diswot", version=diswot.__version__, description=DESCRIPTION, lifespan=lifespan,
+        openapi_url=None, docs_url=None, redoc_url=None,
+    )
     app.state.settings, app.state.database, app.state.jobs, app.state.pool = settings, database, jobs, pool
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -58,6 +62,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(score_router(settings), **secured)
     app.include_router(catalog.router, **secured)
     app.include_router(search_artifacts_router(settings), **secured)
+    app.include_router(docs.router, dependencies=[Depends(require_api_key)])
     app.include_router(health.router)
     install_dashboard(app, settings)  # the pages at /, /jobs/<id>, /new, /compare
     return app

@@ -6,16 +6,19 @@
         client.wait(job["id"], on_progress=lambda job: print(job["progress"]))
         students = client.result(job["id"])["students"]   # specs: diswot.build_student(students[0]) builds one
 
-Answers are the server's JSON as dicts. A 4xx/5xx answer raises ServiceError with the server's status and message.
-`AsyncClient` has the same methods as coroutines, on httpx.AsyncClient.
+Answers are the server's JSON as dicts. A 4xx/5xx answer raises ServiceError with the server's status and message;
+a server that cannot be reached raises ServiceUnreachable, one that does not answer in time ServiceTimeout (all
+DiswotErrors with a one-line message). `AsyncClient` has the same methods as coroutines, on httpx.AsyncClient.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
+from urllib.parse import quote
 
 import httpx
 
@@ -33,6 +36,55 @@ class ServiceError(DiswotError):
         self.message = message
 
 
+class ServiceUnreachable(DiswotError):
+    """No answer came from the server: it could not be reached (nothing was done) or the connection broke."""
+
+
+class ServiceTimeout(ServiceUnreachable):
+    """The server did not answer within the client's timeout (a submitted job may still have been queued)."""
+
+
+@contextlib.contextmanager
+def reaching(base_url: httpx.URL, call: "Call", timeout: float) -> Iterator[None]:
+    """httpx's transport errors as the DiswotErrors above, each one line."""
+    try:
+        yield
+    except httpx.TimeoutException as error:
+        raise ServiceTimeout(
+            f"the diswot server at {base_url} did not answer {call.method} {call.path} within {timeout:g} s"
+        ) from error
+    except httpx.TransportError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ServiceUnreachable(f"cannot reach the diswot server at {base_url}: {reason}") from error
+
+
+def job_path(job_id: str, action: str = "") -> str:
+    """`/v1/searches/<job_id>[/action]` with the id as one path segment: '/', '?' or '#' in an id cannot reach
+    another endpoint or add a query."""
+    if not isinstance(job_id, str) or job_id in ("", ".", ".."):
+        raise DiswotError(f"{job_id!r} is not a search job id (ids are what submit returns)")
+    return f"/v1/searches/{quote(job_id, safe='')}" + (f"/{action}" if action else "")
+
+
+def checked_headers(api_key: Optional[str]) -> dict[str, str]:
+    """The X-API-Key header; a key that cannot travel in an HTTP header is refused here, not at the first call."""
+    if not api_key:
+        return {}
+    if not all(" " <= character <= "~" for character in api_key):
+        raise DiswotError("the API key must be printable ASCII characters (it is sent in the X-API-Key header)")
+    return {"X-API-Key": api_key}
+
+
+def http_options(base_url: str, api_key: Optional[str], timeout: float) -> dict[str, Any]:
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as error:
+        raise DiswotError(f"{base_url!r} is not a server URL: {error}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise DiswotError(f"{base_url!r} is not a server URL such as http://localhost:8000")
+    return {"base_url": url, "headers": checked_headers(api_key), "timeout": timeout}
+
+
 @dataclass(frozen=True)
 class Call:
     method: str
@@ -44,7 +96,12 @@ class Call:
 def answer(response: httpx.Response) -> Any:
     """The JSON of a successful response (None for 204), or the ServiceError the server's answer stands for."""
     if response.is_success:
-        return None if response.status_code == 204 else response.json()
+        if response.status_code == 204:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ServiceError(response.status_code, "the answer is not JSON (is this a diswot server?)") from None
     try:
         detail = response.json().get("detail")
     except (ValueError, AttributeError):
@@ -78,18 +135,18 @@ class Endpoints:
 
     def get(self, job_id: str) -> Any:
         """The job's status, progress (evaluations, total, best_score, elapsed, eta) and error."""
-        return self.send(Call("GET", f"/v1/searches/{job_id}"))
+        return self.send(Call("GET", job_path(job_id)))
 
     def result(self, job_id: str, history: bool = False) -> Any:
         """Ranked `students` and the `pareto_front` of a succeeded job (with `history`: every evaluation)."""
-        return self.send(Call("GET", f"/v1/searches/{job_id}/result", params={"history": history}))
+        return self.send(Call("GET", job_path(job_id, "result"), params={"history": history}))
 
     def cancel(self, job_id: str) -> Any:
-        return self.send(Call("POST", f"/v1/searches/{job_id}/cancel"))
+        return self.send(Call("POST", job_path(job_id, "cancel")))
 
     def delete(self, job_id: str) -> Any:
         """Delete a finished job."""
-        return self.send(Call("DELETE", f"/v1/searches/{job_id}"))
+        return self.send(Call("DELETE", job_path(job_id)))
 
     def list(self, status: Optional[str] = None, limit: int = 20, offset: int = 0) -> Any:
         """One page of jobs, newest first: {"items", "total", "limit", "offset"}."""
@@ -107,16 +164,15 @@ class Endpoints:
         return self.send(Call("GET", f"/v1/{kind}"))
 
 
-def _headers(api_key: Optional[str]) -> dict[str, str]:
-    return {"X-API-Key": api_key} if api_key else {}
-
-
 class Client(Endpoints):
     def __init__(self, base_url: str, api_key: Optional[str] = None, timeout: float = 60.0):
-        self.http = httpx.Client(base_url=base_url, headers=_headers(api_key), timeout=timeout)
+        self.timeout = timeout
+        self.http = httpx.Client(**http_options(base_url, api_key, timeout))
 
     def send(self, call: Call) -> Any:
-        return answer(self.http.request(call.method, call.path, params=call.params, json=call.body))
+        with reaching(self.http.base_url, call, self.timeout):
+            response = self.http.request(call.method, call.path, params=call.params, json=call.body)
+        return answer(response)
 
     def wait(
         self,
@@ -151,10 +207,13 @@ class AsyncClient(Endpoints):
     """The same calls as coroutines: `job = await client.submit(...)`."""
 
     def __init__(self, base_url: str, api_key: Optional[str] = None, timeout: float = 60.0):
-        self.http = httpx.AsyncClient(base_url=base_url, headers=_headers(api_key), timeout=timeout)
+        self.timeout = timeout
+        self.http = httpx.AsyncClient(**http_options(base_url, api_key, timeout))
 
     async def send(self, call: Call) -> Any:
-        return answer(await self.http.request(call.method, call.path, params=call.params, json=call.body))
+        with reaching(self.http.base_url, call, self.timeout):
+            response = await self.http.request(call.method, call.path, params=call.params, json=call.body)
+        return answer(response)
 
     async def wait(
         self,

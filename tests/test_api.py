@@ -268,7 +268,8 @@ def test_queued_jobs_with_files_fail_after_a_restart_without_their_directories(t
     images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), np.uint8)
     np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
     database = tmp_path / "jobs.db"
-    with TestClient(create_app(Settings(database_path=database, teacher_dir=teachers, data_dir=data, **LIMITS))) as client:
+    with_files = Settings(database_path=database, teacher_dir=teachers, data_dir=data, **LIMITS)
+    with TestClient(create_app(with_files)) as client:
         long = submit(client, evaluations=3000)  # holds the one worker until the shutdown
         queued = [submit(client, teacher="resnet8.ts", evaluations=3), submit(client, data="probe.npz", evaluations=3)]
     with TestClient(create_app(Settings(database_path=database, **LIMITS))) as client:
@@ -296,6 +297,9 @@ def test_with_an_api_key_requests_without_it_get_401_and_create_nothing(service)
             ("GET", "/v1/spaces", None),
             ("GET", "/v1/teachers", None),
             ("GET", "/v1/proxies", None),
+            ("GET", "/openapi.json", None),
+            ("GET", "/docs", None),
+            ("GET", "/redoc", None),
         ]:
             response = client.request(method, path, json=body, headers=headers)
             assert response.status_code == 401, (method, path, headers)
@@ -303,6 +307,10 @@ def test_with_an_api_key_requests_without_it_get_401_and_create_nothing(service)
     assert client.get("/v1/searches", headers=key).json()["total"] == 0
     assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
     assert client.post("/v1/searches", json={**TINY, "evaluations": 2}, headers=key).status_code == 202
+    assert "/v1/searches" in client.get("/openapi.json", headers=key).json()["paths"]
+    for viewer in ("/docs", "/redoc"):
+        page = client.get(viewer, headers=key)
+        assert page.status_code == 200 and "/openapi.json" in page.text
 
 
 def test_listing_filters_by_status_and_pages_newest_first(service):
@@ -432,6 +440,7 @@ def test_catalog_lists_the_valid_names(service):
     assert "resnet56" in teachers["zoo"] and teachers["files_accepted"] is False
     assert "diswot" in {p["name"] for p in client.get("/v1/proxies").json()}
     assert "aging" in {s["name"] for s in client.get("/v1/strategies").json()}
+    assert client.get("/docs").status_code == client.get("/redoc").status_code == 200  # no key set: public
     schema = client.get("/openapi.json").json()
     request = schema["components"]["schemas"]["SearchRequest"]
     assert request["properties"]["evaluations"]["maximum"] == 3000 and request["examples"]

@@ -88,6 +88,18 @@ def test_an_overflowing_budget_is_a_422_and_the_connection_goes_on(server):
             assert http.get("/readyz").status_code == 200  # the next request on the same keep-alive connection
 
 
+def test_a_job_id_is_one_path_segment_whatever_it_holds(server):
+    with Client(server.url) as client:
+        for call, job_id, message in [
+            (client.get, "../../healthz", "Not Found"),  # not /healthz's answer
+            (client.get, "abc?history=true", "no search job 'abc?history=true'"),  # not job abc with a query
+            (client.result, "a#b", "no search job 'a#b'"),
+        ]:
+            with pytest.raises(ServiceError) as refused:
+                call(job_id)
+            assert refused.value.status == 404 and message in refused.value.message, job_id
+
+
 def test_async_client_makes_the_same_calls(server):
     async def scenario():
         async with AsyncClient(server.url) as client:
