@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from diswot.correlation import correlate, json_safe, rank_correlations
+from diswot.correlation import correlate, correlation_markdown, format_statistic, json_safe, rank_correlations
 from diswot.nb201_accuracy import best_cell, test_accuracy
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.scorer import Scorer
@@ -113,36 +113,7 @@ def format_markdown(document: dict) -> str:
         "",
     ]
     for run in document["correlate"]:
-        settings = run["settings"]
-        lines += [
-            f"## {settings['truth_column']}: {settings['rows']} cells ({settings['distinct_candidates']} distinct), "
-            f"sample seed {settings['seed']}",
-            "",
-            f"Probe: {settings['batch_size']} real training images ({Path(settings['data']).name}); teacher for the "
-            f"teacher-aware proxies: `{settings['teacher']}` (random init). ms per candidate: each proxy alone on "
-            f"{settings['timing_sample']} candidates, {document['threads']} CPU thread(s).",
-            "",
-            "| proxy | Kendall tau | Spearman rho | Pearson r | top-5% found | top-10 mean acc | ms/cand | "
-            + " | ".join(f"pick@p{p['percentile']} (gap)" for p in run["table"][0]["budgeted"]) + " |",
-            "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(run["table"][0]["budgeted"]),
-        ]
-        for row in run["table"]:
-            picks = " | ".join(f"{p['picked_truth']:.2f} ({p['gap']:.2f})" for p in row["budgeted"])
-            lines.append(
-                f"| {row['proxy']} | {_fmt(row['kendall_tau'])} | {_fmt(row['spearman_rho'])} | {_fmt(row['pearson_r'])} "
-                f"| {row['top5_share']:.2f} | {row['top10_mean_truth']:.2f} | {_fmt(row['ms_per_candidate'], 1)} | {picks} |"
-            )
-        budgets = ", ".join(f"p{p['percentile']} = {p['budget'] / 1e6:.3f} M (best {p['best_truth']:.2f})"
-                            for p in run["table"][0]["budgeted"])
-        lines += ["", f"Parameter budgets: {budgets}.", "",
-                  "Mean accuracy of each proxy's five best cells within the budget (what a search returns), and of "
-                  "the five best cells there are:", "",
-                  "| proxy | " + " | ".join(f"top-5 @p{p['percentile']}" for p in run["table"][0]["budgeted"]) + " |",
-                  "|---|" + "---:|" * len(run["table"][0]["budgeted"]),
-                  "| *best five* | " + " | ".join(f"{p['best_top5_truth']:.2f}" for p in run["table"][0]["budgeted"]) + " |"]
-        for row in run["table"]:
-            lines.append(f"| {row['proxy']} | " + " | ".join(f"{p['picked_top5_truth']:.2f}" for p in row["budgeted"]) + " |")
-        lines.append("")
+        lines += [correlation_markdown(run), f"({document['threads']} CPU thread(s).)", ""]
     lines += ["## Spearman rho with NB201 test accuracy beside the published values", "",
               "Published: Abdelfattah et al. ICLR 2021, Mellor et al. ICML 2021 (nwot), NAS-Bench-Suite-Zero (params), "
               "over all NB201 cells. NASLib's column: its own scores on the agreement cells below. NB201 accuracy "
@@ -154,9 +125,9 @@ def format_markdown(document: dict) -> str:
                   for run in document["correlate"]}
     naslib = {a["dataset"]: a["proxies"] for a in document["agreement"]}
     for proxy in CLASSIC + TEACHER_AWARE + ENSEMBLES:
-        ours = " | ".join(_fmt(by_dataset.get(d, {}).get(proxy, {}).get("spearman_rho")) for d in CLASSES)
-        published = _fmt(PUBLISHED_CIFAR100.get(proxy))
-        theirs = " / ".join(_fmt(naslib.get(d, {}).get(proxy, {}).get("naslib_spearman_with_test_accuracy"))
+        ours = " | ".join(format_statistic(by_dataset.get(d, {}).get(proxy, {}).get("spearman_rho")) for d in CLASSES)
+        published = format_statistic(PUBLISHED_CIFAR100.get(proxy))
+        theirs = " / ".join(format_statistic(naslib.get(d, {}).get(proxy, {}).get("naslib_spearman_with_test_accuracy"))
                             for d in CLASSES)
         lines.append(f"| {proxy} | {ours} | {published} | {theirs} |")
     lines += ["", "## Agreement with NAS-Bench-Suite-Zero (Spearman, our score vs NASLib's, same cells)", ""]
@@ -171,17 +142,13 @@ def format_markdown(document: dict) -> str:
         ]
         for proxy, row in agreement["proxies"].items():
             lines.append(
-                f"| {proxy} | {_fmt(row['spearman_with_naslib'])} | {_fmt(row['spearman_with_naslib_cells_as_written'])} "
-                f"| {_fmt(row['ours_spearman_with_test_accuracy'])} "
-                f"| {_fmt(row['naslib_spearman_with_test_accuracy'])} "
-                f"| {_fmt(row['spearman_with_ours_reseeded'])} |"
+                f"| {proxy} | {format_statistic(row['spearman_with_naslib'])} | {format_statistic(row['spearman_with_naslib_cells_as_written'])} "
+                f"| {format_statistic(row['ours_spearman_with_test_accuracy'])} "
+                f"| {format_statistic(row['naslib_spearman_with_test_accuracy'])} "
+                f"| {format_statistic(row['spearman_with_ours_reseeded'])} |"
             )
         lines.append("")
     return "\n".join(lines)
-
-
-def _fmt(value, digits: int = 3) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def run_dataset(dataset: str, args: argparse.Namespace) -> tuple[dict, dict]:

@@ -177,9 +177,14 @@ class CorrelationReport:
         lines.append(f"{len(self.candidates)} candidates; parameter budgets {budgets}; best within each: {best}")
         return "\n".join(lines)
 
+    def format_markdown(self) -> str:
+        return correlation_markdown(self.to_dict())
+
     def write(self, folder: Path) -> list[Path]:
-        """ranking_quality.csv and .json, scores.csv, and scatter_<proxy>.png per proxy (with matplotlib)."""
+        """ranking_quality.csv, .json and .md, scores.csv, and scatter_<proxy>.png per proxy (with matplotlib)."""
         folder.mkdir(parents=True, exist_ok=True)
+        table_md = folder / "ranking_quality.md"
+        table_md.write_text(self.format_markdown())
         table_csv = folder / "ranking_quality.csv"
         with open(table_csv, "w", newline="") as handle:
             writer = csv.writer(handle)
@@ -202,7 +207,7 @@ class CorrelationReport:
             writer.writerow(["arch", "canonical", "truth", "parameters", *proxies])
             for c in self.candidates:
                 writer.writerow([c.arch, c.canonical, c.truth, c.params, *[c.scores[p] for p in proxies]])
-        return [table_csv, table_json, scores_csv, *self._write_scatter_plots(folder)]
+        return [table_csv, table_json, table_md, scores_csv, *self._write_scatter_plots(folder)]
 
     def _write_scatter_plots(self, folder: Path) -> list[Path]:
         try:
@@ -225,6 +230,53 @@ class CorrelationReport:
             figure.savefig(path, dpi=110)
             paths.append(path)
         return paths
+
+
+def correlation_markdown(report: dict[str, Any]) -> str:
+    """A correlation report (`CorrelationReport.to_dict()`, as stored in ranking_quality.json) as markdown: what
+    was scored, the table of ranking statistics, and the budgeted picks' five-best means."""
+    settings, table = report["settings"], report["table"]
+    budgeted = table[0]["budgeted"]
+    truth = settings["truth_column"]
+    teacher = settings["teacher"] or "none"
+    weights = f"weights {Path(settings['checkpoint']).name}" if settings.get("checkpoint") else "random init"
+    lines = [
+        f"## {truth}: {settings['rows']} rows ({settings['distinct_candidates']} distinct), sample seed {settings['seed']}",
+        "",
+        f"Space `{settings['space']}`; teacher `{teacher}` ({weights}); probe: {settings['batch_size']} images of "
+        f"{settings['image_size']} px from `{Path(str(settings['data'])).name}`; {settings['inits']} init(s) per "
+        f"student on {settings['device']}. ms per candidate: each proxy alone on {settings['timing_sample']} "
+        "candidates.",
+        "",
+        f"| proxy | Kendall tau | Spearman rho | Pearson r | top-5% found | top-10 mean {truth} | ms/cand | "
+        + " | ".join(f"pick@p{p['percentile']} (gap)" for p in budgeted) + " |",
+        "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(budgeted),
+    ]
+    for row in table:
+        picks = " | ".join(f"{p['picked_truth']:.2f} ({p['gap']:.2f})" for p in row["budgeted"])
+        lines.append(
+            f"| {row['proxy']} | {format_statistic(row['kendall_tau'])} | {format_statistic(row['spearman_rho'])} "
+            f"| {format_statistic(row['pearson_r'])} | {row['top5_share']:.2f} | {row['top10_mean_truth']:.2f} "
+            f"| {format_statistic(row['ms_per_candidate'], 1)} | {picks} |"
+        )
+    budgets = ", ".join(f"p{p['percentile']} = {p['budget'] / 1e6:.3f} M (best {p['best_truth']:.2f})"
+                        for p in budgeted)
+    lines += [
+        "", f"Parameter budgets: {budgets}.", "",
+        f"Mean {truth} of each proxy's five best candidates within the budget (what a search returns), and of the "
+        "five best there are:", "",
+        "| proxy | " + " | ".join(f"top-5 @p{p['percentile']}" for p in budgeted) + " |",
+        "|---|" + "---:|" * len(budgeted),
+        "| *best five* | " + " | ".join(f"{p['best_top5_truth']:.2f}" for p in budgeted) + " |",
+    ]
+    for row in table:
+        lines.append(f"| {row['proxy']} | " + " | ".join(f"{p['picked_top5_truth']:.2f}" for p in row["budgeted"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def format_statistic(value: Any, digits: int = 3) -> str:
+    """A statistic for a table: '-' where it is undefined (None or NaN, e.g. the time of an untimed proxy)."""
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def json_safe(value: Any) -> Any:

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from diswot import DiswotError, ProbeDataSpec
 from diswot.correlation import (
@@ -130,9 +131,20 @@ def test_correlate_a_small_table(tmp_path):
     assert params.spearman_rho == pytest.approx(rank_correlations([c.params for c in report.candidates], truth)[1])
     assert all(row.ms_per_candidate > 0 for row in report.table)
     written = report.write(tmp_path / "out")
-    assert {p.name for p in written} >= {"ranking_quality.csv", "ranking_quality.json", "scores.csv", "scatter_params.png"}
+    assert {p.name for p in written} >= {"ranking_quality.csv", "ranking_quality.json", "ranking_quality.md",
+                                         "scores.csv", "scatter_params.png"}
     document = json.loads((tmp_path / "out" / "ranking_quality.json").read_text())
     assert document["table"][1]["proxy"] == "synflow" and len(document["candidates"]) == 6
+    # The markdown table: one row per proxy, its statistics as scipy computes them from the scores.
+    markdown = (tmp_path / "out" / "ranking_quality.md").read_text()
+    statistics_table = markdown.split("\n\n")[2].splitlines()[2:]  # heading, settings, then the table
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in statistics_table}
+    assert list(rows) == ["params", "synflow", "ensemble"]
+    synflow = [c.scores["synflow"] for c in report.candidates]
+    assert float(rows["synflow"][1]) == pytest.approx(scipy.stats.kendalltau(synflow, truth)[0], abs=5e-4)
+    assert float(rows["params"][2]) == pytest.approx(scipy.stats.spearmanr([c.params for c in report.candidates],
+                                                                           truth)[0], abs=5e-4)
+    assert "acc: 6 rows (5 distinct)" in markdown
 
 
 def test_correlate_with_several_inits_averages_each_student_over_them(tmp_path):
