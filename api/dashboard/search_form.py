@@ -47,6 +47,9 @@ LAYOUT = [
         ("seed", "integer"), ("search_seed", "integer"), ("init", "select"), ("inits", "integer"),
         ("shared_init", "checkbox"), ("device", "text"),
     ]),
+    ("Confirm stage (the best candidates scored again, as the mean of more inits)", [
+        ("confirm_top", "integer"), ("confirm_inits", "integer"),
+    ]),
 ]
 
 

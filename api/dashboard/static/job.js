@@ -159,10 +159,21 @@ function sortBy(table, column, numeric) {
 function showStudents(students) {
   const table = document.getElementById("students");
   const proxies = [...new Set(students.flatMap((student) => Object.keys(student.scores)))];
+  // Confirmed students are ranked by the mean over confirm_inits inits: show it, with its spread over them.
+  const confirmed = students.find((student) => isScore(student.confirmed_score));
+  const confirmColumn = confirmed
+    ? [[
+        `Confirmed (${confirmed.confirm_inits} inits)`,
+        true,
+        (s) => (isScore(s.confirmed_score) ? s.confirmed_score : -Infinity),
+        (s) => (isScore(s.confirmed_score) ? `${score(s.confirmed_score)} ± ${score(s.confirmed_spread)}` : "-"),
+      ]]
+    : [];
   const columns = [
     ["Rank", true, (s) => s.rank, (s) => s.rank],
     ["Architecture", false, (s) => s.arch, (s) => el("code", {}, s.arch)],
     ["Score", true, (s) => s.score, (s) => score(s.score)],
+    ...confirmColumn,
     ["Params", true, (s) => s.params, (s) => millions(s.params)],
     ["FLOPs", true, (s) => s.flops, (s) => millions(s.flops, 1)],
     ...proxies.map((name) => [name, true, (s) => s.scores[name], (s) => score(s.scores[name])]),
