@@ -9,6 +9,7 @@ numpy's and Python's RNGs are not saved: nothing in training draws from them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,23 @@ def load_checkpoint(path: Path, identity: dict[str, Any]) -> TrainingState:
         state = TrainingState(**values)
     except Exception as error:  # torch raises several types for foreign or damaged files
         raise DiswotError(f"cannot resume from {path}: {str(error).splitlines()[0]}") from None
-    differences = [key for key in identity if state.identity.get(key) != identity[key]]
+    differences = _differences(state.identity, identity)
     if differences:
-        shown = "; ".join(f"{key}: {state.identity.get(key)!r} there, {identity[key]!r} now" for key in differences)
+        shown = "; ".join(f"{key}: {before!r} there, {now!r} now" for key, before, now in differences)
         raise DiswotError(
             f"{path} is a checkpoint of a different run ({shown}); resume with the same options or use a new --out"
         )
     return state
+
+
+def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, value there, value now) for each leaf that differs; compared as JSON, so that an unscored
+    student's NaN score equals itself."""
+    found = []
+    for key in sorted(set(before) | set(now)):
+        old, new = before.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            found += _differences(old, new, f"{prefix}{key}.")
+        elif json.dumps(old, sort_keys=True) != json.dumps(new, sort_keys=True):
+            found.append((prefix + key, old, new))
+    return found
