@@ -101,8 +101,7 @@ def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: 
     return cropped.permute(0, 3, 1, 2).contiguous()
 
 
-def prepare(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...], device: torch.device,
-            channels_last: bool) -> torch.Tensor:
-    """Normalised images on `device`, in channels_last memory format where asked (faster convolutions on GPU)."""
+def prepare(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...], device: torch.device) -> torch.Tensor:
+    """Normalised images on `device` in channels_last memory format (the trainer's networks use it)."""
     images = normalise_images(images.to(device, non_blocking=True), mean, std)
-    return images.contiguous(memory_format=torch.channels_last) if channels_last else images
+    return images.contiguous(memory_format=torch.channels_last)
