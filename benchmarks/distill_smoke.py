@@ -2,8 +2,8 @@
 distilled (`kd`: CE 0.1 + KD 0.9, T = 4) from a resnet56 trained for a short schedule, against the same student
 trained without a teacher (`vanilla`), same recipe and budget, several seeds.
 
-    nice -n 10 python benchmarks/distill_smoke.py [--train-per-class 200] [--test-per-class 100]
-        [--teacher-epochs 6] [--epochs 4] [--seeds 0 1 2] [--device auto] [--label cpu]
+    nice -n 10 python benchmarks/distill_smoke.py [--train-per-class 150] [--test-per-class 50]
+        [--teacher-epochs 4] [--epochs 3] [--seeds 0 1 2] [--device auto] [--label gpu]
 
 Data: a stratified subset of the real CIFAR-10 sample (../shared/data/cifar10_sample.npz), drawn with a fixed
 seed (the whole sample is too slow for a smoke run on 2 shared CPU cores). The teacher is trained once with
@@ -72,10 +72,10 @@ def train_teacher(data: Path, epochs: int, device: str) -> tuple[Path, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train-per-class", type=int, default=200)
-    parser.add_argument("--test-per-class", type=int, default=100)
-    parser.add_argument("--teacher-epochs", type=int, default=6)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--train-per-class", type=int, default=150)
+    parser.add_argument("--test-per-class", type=int, default=50)
+    parser.add_argument("--teacher-epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--label", default="", help="Suffix of the result files (e.g. gpu).")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from diswot.distillation import DistillConfig, LossWeights, distill
+from diswot.distillation import DistillConfig, DistillStopped, LossWeights, distill
 from diswot.distillation.data import load_training_data
 from diswot.errors import DiswotError
 from diswot.teachers import build_network
@@ -66,7 +66,8 @@ def test_the_training_loss_falls(tiny, tmp_path):
     assert history[-1]["eval_top1"] > 50.0  # chance is 25%
 
 
-def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tiny, tmp_path):
+@pytest.mark.parametrize("interruption", ["after epoch 1", "inside epoch 2"])
+def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tiny, tmp_path, interruption):
     uninterrupted = run(tiny, tmp_path / "whole")
 
     class Stop(Exception):
@@ -76,8 +77,13 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tiny, tmp_path):
         if record["epoch"] == 1:
             raise Stop
 
-    with pytest.raises(Stop):
-        run(tiny, tmp_path / "cut", on_epoch=stop_after_first_epoch)
+    batches = iter(range(100))
+    if interruption == "after epoch 1":  # as a kill between epochs
+        with pytest.raises(Stop):
+            run(tiny, tmp_path / "cut", on_epoch=stop_after_first_epoch)
+    else:  # as the service's cancel or shutdown: 3 batches per epoch, stop after the 2nd of epoch 2
+        with pytest.raises(DistillStopped, match="checkpoint holds epoch 1"):
+            run(tiny, tmp_path / "cut", should_stop=lambda: next(batches) == 4)
     with pytest.raises(DiswotError, match="--resume"):
         run(tiny, tmp_path / "cut")
     resumed = run(tiny, tmp_path / "cut", resume=True)
