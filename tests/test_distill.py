@@ -209,3 +209,13 @@ def test_cli_trains_from_a_result_json_and_resumes(tiny, tmp_path):
     again = run_cli(*command, "--resume")
     assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / "out" / "distill.json").read_text())["epochs_completed"] == 1
+
+
+def test_files_outside_the_allowed_directories_are_refused(tiny, tmp_path):
+    elsewhere = tmp_path / "allowed"
+    elsewhere.mkdir()
+    with pytest.raises(DiswotError, match="outside the allowed directory"):
+        run(tiny, tmp_path / "run", allowed_data_dir=elsewhere)
+    with pytest.raises(DiswotError, match="outside the allowed directory"):
+        run(tiny, tmp_path / "run", allowed_teacher_dir=elsewhere)
+    assert not (tmp_path / "run").exists()

@@ -70,7 +70,8 @@ def distill(
     config: DistillConfig | None = None,
     resume: bool = False,
     device: str = "auto",
-    allowed_dir: str | Path | None = None,
+    allowed_teacher_dir: str | Path | None = None,
+    allowed_data_dir: str | Path | None = None,
     on_progress: Callable[[DistillProgress], None] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -80,7 +81,8 @@ def distill(
     folder `out`, distilling the frozen `teacher` (+ trained weights from `checkpoint`) unless the mode is
     `vanilla`. The recipe is `config`, or DistillConfig(**recipe) (e.g. `epochs=30, mode="vanilla"`).
 
-    Every input is checked before training starts. A folder that holds a checkpoint is continued with
+    Every input is checked before training starts; with `allowed_teacher_dir` / `allowed_data_dir` (a
+    service's directories, as `search` takes them), teacher files and data are read only from inside them. A folder that holds a checkpoint is continued with
     `resume=True` (the same arguments) and refused without it. `on_epoch` receives each epoch's record after
     its checkpoint is written, so a stop raised there loses nothing; `should_stop` is asked after every batch
     and raises DistillStopped when it answers True.
@@ -90,13 +92,14 @@ def distill(
     elif recipe:
         raise DiswotError(f"pass either config or recipe options, not both (got {', '.join(recipe)})")
     spec = read_student(student, rank)
-    training_data = load_training_data(data, config.image_size, config.validation_fraction, config.seed, allowed_dir)
+    training_data = load_training_data(data, config.image_size, config.validation_fraction, config.seed,
+                                       allowed_data_dir)
     if isinstance(spec, UnscoredStudent):
         spec = spec.spec(num_classes or int(training_data.train.labels.max()) + 1)
     elif num_classes is not None and num_classes != spec.num_classes:
         raise DiswotError(f"the student spec has {spec.num_classes} classes but num_classes={num_classes} was given")
     training_data.check_labels(spec.num_classes, data)
-    frozen = _load_frozen_teacher(teacher, checkpoint, spec.num_classes, config, allowed_dir)
+    frozen = _load_frozen_teacher(teacher, checkpoint, spec.num_classes, config, allowed_teacher_dir)
     folder = Path(out).expanduser()
     identity = {
         "config": config.to_dict(),
