@@ -45,6 +45,8 @@ def search_artifacts_router(settings: Settings) -> APIRouter:
         """A ranked student of a succeeded job, built and saved as `diswot export` does (load it with
         `torch.jit.load`; it needs no diswot)."""
         job = existing_job(jobs, job_id)
+        if job.config.get("kind") == "distill":
+            raise HTTPException(409, f"job {job_id} is a distillation: its student is at /v1/distillations/{job_id}/student")
         if job.status != "succeeded":
             raise HTTPException(409, f"search job {job_id} has no students: it is {job.status}")
         students = jobs.result(job_id)["students"]

@@ -111,6 +111,8 @@ def searches_router(settings: Settings) -> APIRouter:
     ):
         """The ranked students and the Pareto front of a succeeded job."""
         job = existing_job(jobs, job_id)
+        if job.config.get("kind") == "distill":
+            raise HTTPException(409, f"job {job_id} is a distillation: its result is at /v1/distillations/{job_id}/result")
         if job.status != "succeeded":
             reason = {"failed": f"it failed: {job.error}", "cancelled": "it was cancelled"}.get(
                 job.status, f"it is {job.status}"
