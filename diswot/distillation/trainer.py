@@ -82,8 +82,8 @@ def distill(
     `vanilla`. The recipe is `config`, or DistillConfig(**recipe) (e.g. `epochs=30, mode="vanilla"`).
 
     Every input is checked before training starts; with `allowed_teacher_dir` / `allowed_data_dir` (a
-    service's directories, as `search` takes them), teacher files and data are read only from inside them. A folder that holds a checkpoint is continued with
-    `resume=True` (the same arguments) and refused without it. `on_epoch` receives each epoch's record after
+    service's directories, as `search` takes them), teacher files and data are read only from inside them. A
+    folder that holds a checkpoint is continued with `resume=True` (the same arguments) and refused without it. `on_epoch` receives each epoch's record after
     its checkpoint is written, so a stop raised there loses nothing; `should_stop` is asked after every batch
     and raises DistillStopped when it answers True.
     """
@@ -91,6 +91,7 @@ def distill(
         config = DistillConfig(**recipe)
     elif recipe:
         raise DiswotError(f"pass either config or recipe options, not both (got {', '.join(recipe)})")
+    target = resolve_device(device)
     spec = read_student(student, rank)
     training_data = load_training_data(data, config.image_size, config.validation_fraction, config.seed,
                                        allowed_data_dir)
@@ -116,7 +117,7 @@ def distill(
                               "or choose a new --out")
         state = load_checkpoint(checkpoint_path, identity)
     folder.mkdir(parents=True, exist_ok=True)
-    return _Training(spec, frozen, training_data, config, resolve_device(device), folder, identity, state,
+    return _Training(spec, frozen, training_data, config, target, folder, identity, state,
                      on_progress, on_epoch, should_stop).run()
 
 
