@@ -17,11 +17,13 @@ from fastapi.testclient import TestClient  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from diswot.client import Client  # noqa: E402
+from diswot.distillation.student import UnscoredStudent  # noqa: E402
 from diswot.teachers import build_network  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_service_environment")
 
 FINISHED = ("succeeded", "failed", "cancelled")
+SPEC = {**UnscoredStudent("resnet_cifar", "1x16-1x32-1x64").spec(4).to_dict(), "score": 0.0}  # as a search gives it
 REQUEST = dict(student="resnet_cifar:1x16-1x32-1x64", num_classes=4, teacher="resnet8", checkpoint="teacher.pt",
                data="data.npz", epochs=2, batch_size=16, image_size=16, device="cpu")
 
@@ -105,6 +107,8 @@ def test_a_running_distillation_can_be_cancelled(service):
     ({"student": "student.json"}, "student"),
     ({"student": "resnet_cifar:9x16-1x32-1x64"}, "student"),
     ({"num_classes": None}, "num_classes"),
+    ({"student": {"space": "resnet_cifar", "arch": "9x16"}}, "student"),
+    ({"student": {**SPEC, "arch": "9x16-1x32-1x64"}}, "student"),
     ({"mode": "vanilla", "semantic_weight": 1.0}, "mode"),
     ({"epochs": 0}, "epochs"),
 ])

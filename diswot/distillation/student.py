@@ -29,13 +29,17 @@ class UnscoredStudent:
 
 
 def read_student(student: StudentSpec | dict | str | Path, rank: int = 1) -> StudentSpec | UnscoredStudent:
-    if isinstance(student, StudentSpec):
-        return student
-    if isinstance(student, dict):
+    if isinstance(student, (StudentSpec, dict)):
         try:
-            return StudentSpec.from_dict(student)
+            spec = student if isinstance(student, StudentSpec) else StudentSpec.from_dict(student)
         except TypeError as error:
             raise DiswotError(f"not a student spec: {error}") from None
+        if spec.space not in SPACES:
+            raise DiswotError(f"student spec: unknown space {spec.space!r}; valid: {', '.join(sorted(SPACES))}")
+        get_space(spec.space).parse(spec.arch)
+        if not isinstance(spec.num_classes, int) or spec.num_classes < 2:
+            raise DiswotError(f"student spec: num_classes must be an integer >= 2, got {spec.num_classes!r}")
+        return spec
     text = str(student)
     space_name, separator, arch = text.partition(":")
     if not Path(text).expanduser().exists() and separator and space_name in SPACES:
