@@ -84,10 +84,11 @@ def test_a_distillation_job_runs_and_gives_its_summary_and_student(service, fold
 def test_the_python_client_submits_waits_and_reads_the_result(service):
     client = Client.__new__(Client)  # the client's methods over the in-process app's HTTP client
     client.http, client.timeout = service, 60.0
-    job = client.distill(REQUEST, mode="vanilla", teacher=None, checkpoint=None)
+    job = client.distill(REQUEST, student=SPEC, num_classes=None, mode="vanilla", teacher=None, checkpoint=None)
     assert client.wait(job["id"], timeout=120)["status"] == "succeeded"
     summary = client.distillation_result(job["id"])
     assert summary["teacher"] is None and summary["config"]["mode"] == "vanilla"
+    assert summary["student"]["arch"] == SPEC["arch"] and summary["student"]["score"] == 0.0
 
 
 def test_a_running_distillation_can_be_cancelled(service):
