@@ -15,6 +15,8 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from api.app import create_app  # noqa: E402
+from api.db import Database  # noqa: E402
+from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from diswot.client import Client  # noqa: E402
 from diswot.distillation.student import UnscoredStudent  # noqa: E402
@@ -118,3 +120,22 @@ def test_bad_requests_are_422_naming_the_field(service, change, field):
     assert response.status_code == 422, response.text
     assert field in response.json()["detail"]
     assert service.get("/v1/searches").json()["total"] == 0
+
+
+def test_a_shutdown_requeues_a_running_distillation_and_the_next_start_resumes_it(database_url, folders):
+    settings = Settings(database_url=database_url, teacher_dir=folders / "teachers", data_dir=folders / "data",
+                        distill_dir=folders / "runs")
+    with TestClient(create_app(settings)) as first:
+        job = first.post("/v1/distillations", json={**REQUEST, "epochs": 6}).json()
+        wait_for(first, job["id"], until=lambda job: job["progress"]["evaluations"] >= 1)
+    database = Database(database_url)
+    stopped = JobRepository(database).get(job["id"])
+    database.dispose()
+    assert stopped.status == "queued" and 1 <= stopped.evaluations_done < 6  # stopped between epochs, not finished
+    with TestClient(create_app(settings)) as second:
+        done = wait_for(second, job["id"])
+        assert done["status"] == "succeeded" and done["runs"] == 2
+        summary = second.get(f"/v1/distillations/{job['id']}/result").json()
+    with open(folders / "runs" / job["id"] / "metrics.csv") as handle:
+        assert [line.split(",")[0] for line in handle.read().splitlines()[1:]] == ["1", "2", "3", "4", "5", "6"]
+    assert summary["epochs_completed"] == 6
