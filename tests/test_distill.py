@@ -214,3 +214,11 @@ def test_files_outside_the_allowed_directories_are_refused(tiny, tmp_path):
     with pytest.raises(DiswotError, match="outside the allowed directory"):
         run(tiny, tmp_path / "run", allowed_teacher_dir=elsewhere)
     assert not (tmp_path / "run").exists()
+
+
+def test_the_callers_global_random_state_is_given_back(tiny, tmp_path):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    run(tiny, tmp_path / "run", config=DistillConfig(epochs=1, batch_size=16, image_size=16))
+    assert torch.equal(torch.rand(3), expected)

@@ -27,7 +27,7 @@ from diswot.distillation.recipe import DistillConfig, make_optimiser, make_sched
 from diswot.distillation.student import UnscoredStudent, read_student
 from diswot.errors import DiswotError
 from diswot.network_outputs import forward_outputs
-from diswot.seeding import derive_seed
+from diswot.seeding import derive_seed, global_generator_lock
 from diswot.student_search.result import StudentSpec, build_student
 from diswot.teachers import Teacher, load_teacher
 
@@ -163,19 +163,26 @@ class _Training:
         self.generator = torch.Generator().manual_seed(derive_seed(config.seed, "distill data order"))
         self.history: list[dict[str, Any]] = []
         self.teacher_accuracy: dict[str, float] | None = None
-        self.cuda_devices = [device.index or 0] if self.accelerated else []
 
     def run(self) -> DistillResult:
         started = time.perf_counter()
-        # Layers that draw from torch's global RNG (dropout) draw from a seeded, checkpointed stream; the
-        # caller's global RNG state is as it was afterwards.
-        with torch.random.fork_rng(devices=self.cuda_devices):
+        # Layers that draw from torch's global RNG (dropout) draw from a seeded, checkpointed stream, and the
+        # caller's global state is given back at the end. The state is set and restored under the lock that
+        # seeded network builds hold (searches on other threads of a service), never held while training.
+        with global_generator_lock():
+            caller_state = torch.get_rng_state(), torch.cuda.get_rng_state_all() if self.accelerated else []
             torch.default_generator.manual_seed(derive_seed(self.config.seed, "distill global rng"))
             first_epoch = self._restore() + 1
+        try:
             if self.teacher is not None and self.teacher_accuracy is None:
                 self.teacher_accuracy = self._evaluate(self.teacher)
             for epoch in range(first_epoch, self.config.epochs + 1):
                 self._train_epoch(epoch)
+        finally:
+            with global_generator_lock():
+                torch.set_rng_state(caller_state[0])
+                if self.accelerated:
+                    torch.cuda.set_rng_state_all(caller_state[1])
         student = self.model.cpu().to(memory_format=torch.contiguous_format).eval()
         return DistillResult(self.folder, student, self.history, self._finish(time.perf_counter() - started))
 
