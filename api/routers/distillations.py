@@ -12,8 +12,8 @@ from fastapi.responses import FileResponse
 from api.db import JobRow
 from api.dependencies import JobsDep, PoolDep
 from api.distill_jobs import distill_job_config, is_distillation, run_folder
-from api.routers.searches import JobId, existing_job, job_view
 from api.routers.search_artifacts import TORCHSCRIPT
+from api.routers.searches import JobId, existing_job, job_view
 from api.schemas.distill_requests import distill_request_model
 from api.schemas.responses import CONFLICT, NOT_FOUND, UNREADABLE, SearchJob
 from api.settings import Settings
