@@ -41,6 +41,7 @@ def write_curves(folder: Path, history: list[dict[str, Any]], title: str) -> Pat
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [record["epoch"] for record in history]
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(9, 3.5))
@@ -55,6 +56,8 @@ def write_curves(folder: Path, history: list[dict[str, Any]], title: str) -> Pat
     accuracy_axes.set_xlabel("epoch")
     accuracy_axes.set_ylabel("accuracy (%)")
     accuracy_axes.legend(fontsize=8)
+    for axes in (loss_axes, accuracy_axes):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(title, fontsize=9)
     figure.tight_layout()
     path = folder / CURVES_FILE
