@@ -61,9 +61,11 @@ def test_the_training_loss_falls(tiny, tmp_path):
     assert history[-1]["eval_top1"] > 50.0  # chance is 25%
 
 
-@pytest.mark.parametrize("interruption", ["after epoch 1", "inside epoch 2"])
-def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tiny, tmp_path, interruption):
-    uninterrupted = run(tiny, tmp_path / "whole")
+@pytest.mark.parametrize("interruption, schedule", [("after epoch 1", "cosine"), ("inside epoch 2", "step")])
+def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tiny, tmp_path, interruption, schedule):
+    config = DistillConfig(epochs=2, batch_size=16, image_size=16, schedule=schedule,
+                           weights=LossWeights(semantic=1.0, relation=100.0))
+    uninterrupted = run(tiny, tmp_path / "whole", config=config)
 
     class Stop(Exception):
         pass
@@ -75,13 +77,15 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tiny, tmp_path, in
     batches = iter(range(100))
     if interruption == "after epoch 1":  # as a kill between epochs
         with pytest.raises(Stop):
-            run(tiny, tmp_path / "cut", on_epoch=stop_after_first_epoch)
+            run(tiny, tmp_path / "cut", config=config, on_epoch=stop_after_first_epoch)
     else:  # as the service's cancel or shutdown: 3 batches per epoch, stop after the 2nd of epoch 2
         with pytest.raises(DistillStopped, match="checkpoint holds epoch 1"):
-            run(tiny, tmp_path / "cut", should_stop=lambda: next(batches) == 4)
+            run(tiny, tmp_path / "cut", config=config, should_stop=lambda: next(batches) == 4)
     with pytest.raises(DiswotError, match="--resume"):
-        run(tiny, tmp_path / "cut")
-    resumed = run(tiny, tmp_path / "cut", resume=True)
+        run(tiny, tmp_path / "cut", config=config)
+    resumed = run(tiny, tmp_path / "cut", config=config, resume=True)
+    # cosine over 2 epochs: 0.05 (1 + cos(pi/2)) / 2; step: /10 at round(0.625 * 2) = epoch 1
+    assert [record["lr"] for record in resumed.history] == pytest.approx([0.05, 0.025 if schedule == "cosine" else 0.005])
 
     whole_state, resumed_state = uninterrupted.student.state_dict(), resumed.student.state_dict()
     assert whole_state.keys() == resumed_state.keys()
