@@ -16,11 +16,11 @@ from typing import Any
 
 from api.settings import Settings
 from api.validation import allowed_dirs, probe_source, server_files
-from diswot.teachers import TORCHSCRIPT_SUFFIXES
 from diswot.distillation import DistillConfig, DistillStopped, LossWeights, distill
 from diswot.distillation.student import read_student
 from diswot.errors import DiswotError, FieldError
 from diswot.student_search import StudentSpec
+from diswot.teachers import TORCHSCRIPT_SUFFIXES
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ def distill_request_model(settings: Settings) -> type[BaseModel]:
         ),
         teacher=(Optional[Spec], Field(None, description="Zoo name, SPACE:ARCH, or a TorchScript file in the "
                                                          "server's teacher directory; needed by mode 'kd'.")),
-        checkpoint=(Optional[Spec], Field(None, description="Trained teacher weights, a file in the teacher directory.")),
+        checkpoint=(Optional[Spec], Field(None, description="Trained teacher weights, in the teacher directory.")),
         data=(Spec, Field(description="Training data: an .npz, cifar:DIR or folder:DIR in the server's data directory.")),
         num_classes=(Optional[int], Field(None, ge=2, le=settings.max_num_classes,
                                           description="Classes of a 'SPACE:ARCH' student (default: from the data).")),
