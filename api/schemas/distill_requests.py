@@ -36,9 +36,9 @@ def distill_request_model(settings: Settings) -> type[BaseModel]:
         teacher=(Optional[Spec], Field(None, description="Zoo name, SPACE:ARCH, or a TorchScript file in the "
                                                          "server's teacher directory; needed by mode 'kd'.")),
         checkpoint=(Optional[Spec], Field(None, description="Trained teacher weights, in the teacher directory.")),
-        data=(Spec, Field(description="Training data: an .npz, cifar:DIR or folder:DIR in the server's data directory.")),
+        data=(Spec, Field(description="Training data in the data directory: an .npz, cifar:DIR or folder:DIR.")),
         num_classes=(Optional[int], Field(None, ge=2, le=settings.max_num_classes,
-                                          description="Classes of a 'SPACE:ARCH' student (default: from the data).")),
+                                          description="Classes of a 'SPACE:ARCH' student (needed for one).")),
         mode=(Literal[MODES], Field(DEFAULTS.mode)),  # type: ignore[valid-type]
         epochs=(int, Field(ge=1, le=settings.max_distill_epochs,
                            description=f"Training epochs (at most {settings.max_distill_epochs} here).")),
@@ -51,7 +51,7 @@ def distill_request_model(settings: Settings) -> type[BaseModel]:
         temperature=(float, Field(weights.temperature, gt=0, le=1e3)),
         semantic_weight=(float, Field(0.0, ge=0, le=1e6)),
         relation_weight=(float, Field(0.0, ge=0, le=1e6)),
-        seed=(int, Field(DEFAULTS.seed, ge=0, le=SEED_LIMIT, description="Batch order, augmentation, validation split.")),
+        seed=(int, Field(DEFAULTS.seed, ge=0, le=SEED_LIMIT, description="Batch order, crops, flips, held-out part.")),
         validation_fraction=(float, Field(DEFAULTS.validation_fraction, gt=0, lt=1)),
         image_size=(int, Field(DEFAULTS.image_size, ge=8, le=settings.max_image_size)),
         device=(Literal[DEVICE_CHOICES], Field("auto")),  # type: ignore[valid-type]
