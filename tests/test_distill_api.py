@@ -2,7 +2,6 @@
 search jobs' machinery (status, progress, cancel), its files come only from the server's directories, and bad
 requests are 422s naming the field."""
 
-import contextlib
 import io
 import time
 
@@ -69,7 +68,8 @@ def test_a_distillation_job_runs_and_gives_its_summary_and_student(service, fold
     assert response.status_code == 202, response.text
     job = response.json()
     assert response.headers["location"].endswith(f"/v1/distillations/{job['id']}")
-    assert job["config"]["kind"] == "distill" and job["config"]["checkpoint"] == str(folders / "teachers" / "teacher.pt")
+    assert job["config"]["kind"] == "distill"
+    assert job["config"]["checkpoint"] == str(folders / "teachers" / "teacher.pt")
     done = wait_for(service, job["id"])
     assert done["status"] == "succeeded", done["error"]
     summary = service.get(f"/v1/distillations/{job['id']}/result").json()
@@ -79,8 +79,11 @@ def test_a_distillation_job_runs_and_gives_its_summary_and_student(service, fold
     student = torch.jit.load(io.BytesIO(service.get(f"/v1/distillations/{job['id']}/student").content))
     assert student(torch.randn(2, 3, 16, 16)).shape == (2, 4)
     assert (folders / "runs" / job["id"] / "metrics.csv").exists()
-    # the search endpoints do not read a distillation as a search
+    # the search endpoints do not read a distillation as a search, and list searches only
     assert service.get(f"/v1/searches/{job['id']}/result").status_code == 409
+    assert service.get("/v1/searches").json()["total"] == 0
+    listed = service.get("/v1/distillations").json()
+    assert listed["total"] == 1 and listed["items"][0]["id"] == job["id"]
 
 
 def test_the_python_client_submits_waits_and_reads_the_result(service):
@@ -119,7 +122,7 @@ def test_bad_requests_are_422_naming_the_field(service, change, field):
     response = service.post("/v1/distillations", json={**REQUEST, **change})
     assert response.status_code == 422, response.text
     assert field in response.json()["detail"]
-    assert service.get("/v1/searches").json()["total"] == 0
+    assert service.get("/v1/distillations").json()["total"] == 0
 
 
 def test_a_shutdown_requeues_a_running_distillation_and_the_next_start_resumes_it(database_url, folders):
