@@ -27,6 +27,8 @@ RUN useradd --create-home --uid 10001 diswot \
 USER diswot
 
 ENV DISWOT_DATABASE_PATH=/data/diswot.db
+# Distillation jobs keep their run folders (checkpoints, trained students) beside the database.
+ENV DISWOT_DISTILL_DIR=/data/distillations
 VOLUME ["/data"]
 EXPOSE 8000
 

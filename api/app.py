@@ -16,6 +16,7 @@ from api.db import Database
 from api.errors import install_error_handlers
 from api.jobs import JobRepository
 from api.routers import catalog, docs, health
+from api.routers.distillations import distillations_router
 from api.routers.score import score_router
 from api.routers.search_artifacts import search_artifacts_router
 from api.routers.searches import searches_router
@@ -62,6 +63,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(score_router(settings), **secured)
     app.include_router(catalog.router, **secured)
     app.include_router(search_artifacts_router(settings), **secured)
+    app.include_router(distillations_router(settings), **secured)
     app.include_router(docs.router, dependencies=[Depends(require_api_key)])
     app.include_router(health.router)
     install_dashboard(app, settings)  # the pages at /, /jobs/<id>, /new, /compare

@@ -13,6 +13,9 @@ from sqlalchemy import delete, func, select, update
 
 from api.db import FINISHED_STATUSES, Database, JobRow, utc_now
 
+# A search's config has no `kind`; a distillation's says 'distill' (api.distill_jobs).
+JOB_KIND = func.coalesce(JobRow.config["kind"].as_string(), "search")
+
 
 class JobRepository:
     def __init__(self, database: Database):
@@ -32,10 +35,10 @@ class JobRepository:
         with self.database.session() as session:
             return session.scalar(select(JobRow.result).where(JobRow.id == job_id))
 
-    def page(self, status: Optional[str], limit: int, offset: int) -> tuple[list[JobRow], int]:
-        """Jobs newest first, and how many match in all."""
-        query = select(JobRow)
-        count = select(func.count()).select_from(JobRow)
+    def page(self, status: Optional[str], limit: int, offset: int, kind: str = "search") -> tuple[list[JobRow], int]:
+        """Jobs of one kind ('search' or 'distill'), newest first, and how many match in all."""
+        query = select(JobRow).where(JOB_KIND == kind)
+        count = select(func.count()).select_from(JobRow).where(JOB_KIND == kind)
         if status is not None:
             query, count = query.where(JobRow.status == status), count.where(JobRow.status == status)
         with self.database.session() as session:

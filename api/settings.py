@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         "(the default: 32 archs of one init at batch 128, 32x32).",
     )
     max_body_bytes: int = Field(65536, ge=1024)
+    max_distill_epochs: int = Field(1000, ge=1, description="Most epochs one distillation job may train.")
+    max_distill_batch_size: int = Field(1024, ge=2)
+    distill_dir: Path = Field(
+        Path("diswot-distillations"), description="Where distillation jobs keep their run folders, one per job."
+    )
 
     teacher_dir: Optional[Path] = Field(
         None,

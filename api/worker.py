@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 from api.db import Database
+from api.distill_jobs import is_distillation, run_distill_job
 from api.jobs import JobRepository
 from api.settings import Settings
 from api.store import SqlEvaluationStore
@@ -65,6 +66,9 @@ class SearchWorkerPool:
         config = self.jobs.claim(job_id)
         if config is None:
             return  # cancelled or deleted while it waited
+        if is_distillation(config):
+            run_distill_job(self, job_id, config)
+            return
         progress = ProgressWriter(self.jobs, job_id)
         try:
             try:

@@ -30,6 +30,8 @@ _PUBLIC = {
     "SearchResult": "diswot.student_search",
     "StudentSpec": "diswot.student_search",
     "build_student": "diswot.student_search",
+    "distill": "diswot.distillation",
+    "DistillConfig": "diswot.distillation",
     "get_space": "search_spaces",
     "list_spaces": "search_spaces",
 }

@@ -5,6 +5,7 @@
         job = client.submit(teacher="resnet56", space="resnet_cifar", evaluations=200, max_params="0.5M")
         client.wait(job["id"], on_progress=lambda job: print(job["progress"]))
         students = client.result(job["id"])["students"]   # specs: diswot.build_student(students[0]) builds one
+        run = client.distill(student=students[0], teacher="resnet56", checkpoint="r56.pt", data="c100.npz", epochs=240)
 
 Answers are the server's JSON as dicts. A 4xx/5xx answer raises ServiceError with the server's status and message;
 a server that cannot be reached raises ServiceUnreachable, one that does not answer in time ServiceTimeout (all
@@ -152,6 +153,16 @@ class Endpoints:
         """One page of jobs, newest first: {"items", "total", "limit", "offset"}."""
         params = {"limit": limit, "offset": offset, **({"status": status} if status else {})}
         return self.send(Call("GET", "/v1/searches", params=params))
+
+    def distill(self, request: Optional[dict[str, Any]] = None, **fields: Any) -> Any:
+        """Queue a distillation job (`student`: a spec from a search result or 'SPACE:ARCH'; `teacher`,
+        `checkpoint`, `data`, `epochs`, ...); follow it with `get`/`wait` like a search, then
+        `distillation_result`."""
+        return self.send(Call("POST", "/v1/distillations", body={**(request or {}), **fields}))
+
+    def distillation_result(self, job_id: str) -> Any:
+        """The summary of a succeeded distillation job (final and best top-1/top-5, settings, time per epoch)."""
+        return self.send(Call("GET", f"/v1/distillations/{quote(job_id, safe='')}/result"))
 
     def score(self, teacher: str, space: str, archs: list[str], **options: Any) -> Any:
         """Score given architectures against a teacher now; returns one record per architecture, in order."""

@@ -120,16 +120,26 @@ def _choose(pool_size: int, spec: ProbeDataSpec) -> np.ndarray:
 
 def _normalise(batch: torch.Tensor, spec: ProbeDataSpec) -> torch.Tensor:
     """uint8 HWC or float CHW in, normalised float (B, 3, S, S) out."""
+    return normalise_images(to_unit_range(batch, spec.image_size), spec.mean, spec.std)
+
+
+def to_unit_range(batch: torch.Tensor, image_size: int) -> torch.Tensor:
+    """uint8 HWC (0..255) or float CHW (already scaled) in, float (B, 3, S, S) out, resized to `image_size`."""
     if batch.dtype == torch.uint8:
         batch = batch.permute(0, 3, 1, 2).float() / 255.0
     batch = batch.float()
     if batch.shape[1] != 3:
-        raise DiswotError(f"probe images must have 3 channels, got shape {tuple(batch.shape)}")
-    if batch.shape[-1] != spec.image_size or batch.shape[-2] != spec.image_size:
-        batch = F.interpolate(batch, size=(spec.image_size, spec.image_size), mode="bilinear", antialias=True, align_corners=False)
-    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std).view(1, 3, 1, 1)
-    return ((batch - mean) / std).contiguous()
+        raise DiswotError(f"images must have 3 channels, got shape {tuple(batch.shape)}")
+    if batch.shape[-1] != image_size or batch.shape[-2] != image_size:
+        batch = F.interpolate(batch, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False)
+    return batch
+
+
+def normalise_images(batch: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """(x - mean) / std per channel of a float (B, 3, H, W) batch."""
+    mean_tensor = torch.tensor(mean, device=batch.device).view(1, 3, 1, 1)
+    std_tensor = torch.tensor(std, device=batch.device).view(1, 3, 1, 1)
+    return ((batch - mean_tensor) / std_tensor).contiguous()
 
 
 def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -199,8 +209,15 @@ def _read_cifar_pickles(folder: Path, split: str, allowed_dir: str | Path | None
 def _read_image_folder(
     folder: Path, spec: ProbeDataSpec, allowed_dir: str | Path | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    from PIL import Image
+    paths, labels = _index_image_folder(folder, allowed_dir)
+    chosen = _choose(len(paths), spec)
+    # Only the chosen images are decoded; return them as the whole pool, in chosen order.
+    images = _decode_images([paths[index] for index in chosen], spec.image_size, allowed_dir)
+    return images, labels[chosen]
 
+
+def _index_image_folder(folder: Path, allowed_dir: str | Path | None) -> tuple[list[Path], np.ndarray]:
+    """Every image file of a class-per-subfolder tree and its label (the subfolder's sorted position)."""
     entries = sorted(folder.iterdir())
     classes = [resolve_inside(entry, allowed_dir, "class folder") for entry in entries if entry.is_dir()]
     if not classes:
@@ -211,16 +228,55 @@ def _read_image_folder(
             if file.suffix.lower() in IMAGE_SUFFIXES:
                 paths.append(file)
                 labels.append(label)
-    chosen = _choose(len(paths), spec)
+    return paths, np.asarray(labels, dtype=np.int64)
+
+
+def _decode_images(paths: list[Path], image_size: int, allowed_dir: str | Path | None) -> np.ndarray:
+    from PIL import Image
+
     images = []
-    for index in chosen:
-        file = resolve_inside(paths[index], allowed_dir, "image")
+    for path in paths:
+        file = resolve_inside(path, allowed_dir, "image")
         try:
             with Image.open(file) as image:
-                resized = image.convert("RGB").resize((spec.image_size, spec.image_size), Image.BILINEAR)
+                resized = image.convert("RGB").resize((image_size, image_size), Image.BILINEAR)
         except (OSError, ValueError, Image.DecompressionBombError) as error:  # OSError: not an image, truncated
-            raise DiswotError(f"image {paths[index]} cannot be decoded: {error}") from None
+            raise DiswotError(f"image {path} cannot be decoded: {error}") from None
         images.append(np.asarray(resized, dtype=np.uint8))
-    # Only the chosen images are decoded; return them as the whole pool, in chosen order.
-    pool_labels = np.asarray(labels, dtype=np.int64)[chosen]
-    return np.stack(images), pool_labels
+    return np.stack(images)
+
+
+def has_test_split(source: str) -> bool:
+    """Whether a (non-synthetic) data source holds a test split beside its training split: an .npz with
+    `x_test`, a CIFAR python folder (always); an image folder has one split only."""
+    kind, location = _split_source(source)
+    if kind == "npz":
+        try:
+            with np.load(Path(location).expanduser(), allow_pickle=False) as arrays:
+                return "x_test" in arrays.files
+        except (ValueError, OSError) as error:
+            raise DiswotError(f"{location} is not a readable .npz of plain arrays: {error}") from None
+    return kind == "cifar"
+
+
+def load_labelled_images(
+    source: str, split: str, image_size: int, allowed_dir: str | Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every image and label of one split of a file data source (for training, not probing): images as the
+    source stores them, uint8 (N, H, W, 3) or float (N, 3, H, W), labels int64. An image folder is one split
+    ('train'), decoded at `image_size`."""
+    kind, location = _split_source(source)
+    if kind == "synthetic":
+        raise DiswotError(f"training needs real images, not 'synthetic'; data sources are {SOURCE_FORMS}")
+    path = Path(location).expanduser()
+    if not path.exists():
+        raise DiswotError(f"data {str(path)!r} does not exist; data sources are {SOURCE_FORMS}")
+    path = resolve_inside(path, allowed_dir, "data")
+    if kind == "npz":
+        return _read_npz(path, split)
+    if kind == "cifar":
+        return _read_cifar_pickles(path, split, allowed_dir)
+    if split != "train":
+        raise DiswotError(f"image folder {path} has no {split!r} split (an image folder is one training split)")
+    paths, labels = _index_image_folder(path, allowed_dir)
+    return _decode_images(paths, image_size, allowed_dir), labels

@@ -35,6 +35,12 @@ def seeded_torch(seed: int) -> Iterator[None]:
         yield
 
 
+def global_generator_lock() -> threading.RLock:
+    """The lock held while torch's global CPU generator is seeded or restored: a long run (training) takes it
+    only to set or give back the generator's state, so that it never lands inside another thread's seeded build."""
+    return _GLOBAL_GENERATOR_LOCK
+
+
 def seed_cpu_generator(seed: int) -> None:
     """Seed torch's CPU generator only. `torch.manual_seed` also queues a seed for every accelerator, which
     costs a stack capture per call while CUDA is not initialised (most of a layer's re-draw) and would reset

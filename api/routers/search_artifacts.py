@@ -8,6 +8,7 @@ import torch
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from api.dependencies import DatabaseDep, JobsDep
+from api.distill_jobs import is_distillation
 from api.routers.searches import MAX_OFFSET, JobId, existing_job
 from api.schemas.responses import CONFLICT, NOT_FOUND, EvaluationPage
 from api.settings import Settings
@@ -45,6 +46,8 @@ def search_artifacts_router(settings: Settings) -> APIRouter:
         """A ranked student of a succeeded job, built and saved as `diswot export` does (load it with
         `torch.jit.load`; it needs no diswot)."""
         job = existing_job(jobs, job_id)
+        if is_distillation(job.config):
+            raise HTTPException(409, f"job {job_id} is a distillation: see /v1/distillations/{job_id}/student")
         if job.status != "succeeded":
             raise HTTPException(409, f"search job {job_id} has no students: it is {job.status}")
         students = jobs.result(job_id)["students"]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from api.db import JobRow, utc_now
 from api.dependencies import JobsDep, PoolDep
+from api.distill_jobs import is_distillation
 from api.schemas.requests import search_request_model
 from api.schemas.responses import (
     CONFLICT,
@@ -111,6 +112,8 @@ def searches_router(settings: Settings) -> APIRouter:
     ):
         """The ranked students and the Pareto front of a succeeded job."""
         job = existing_job(jobs, job_id)
+        if is_distillation(job.config):
+            raise HTTPException(409, f"job {job_id} is a distillation: see /v1/distillations/{job_id}/result")
         if job.status != "succeeded":
             reason = {"failed": f"it failed: {job.error}", "cancelled": "it was cancelled"}.get(
                 job.status, f"it is {job.status}"

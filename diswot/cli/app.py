@@ -23,6 +23,7 @@ def main() -> None:
     from diswot.cli import (  # noqa: F401  (registration)
         batch_command,
         correlate_command,
+        distill_command,
         list_commands,
         score_command,
         search_command,

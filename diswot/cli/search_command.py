@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -12,9 +11,8 @@ import typer
 from diswot.cli.app import app
 from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
 from diswot.cli.progress import search_progress_bar
-from diswot.errors import DiswotError
 from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY
-from diswot.student_search import SearchConfig, SearchResult, StudentSpec, script_student
+from diswot.student_search import SearchConfig, SearchResult, read_student_spec, script_student
 from diswot.student_search.config import DEFAULT_CONFIRM_INITS, DEFAULT_CONFIRM_TOP
 from diswot.student_search.run_folder import search_in_folder
 from diswot.student_search.strategies import STRATEGIES
@@ -97,18 +95,6 @@ def export_command(
     rank: int = typer.Option(1, help="Which student of a result.json (1 = best)."),
 ) -> None:
     """Build a found student and save it as TorchScript (usable as a teacher spec or in any PyTorch program)."""
-    try:
-        document = json.loads(spec.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise DiswotError(f"cannot read student spec {spec}: {error}") from None
-    if "students" in document:
-        students = document["students"]
-        if not 1 <= rank <= len(students):
-            raise DiswotError(f"--rank must be between 1 and {len(students)} for {spec}")
-        document = students[rank - 1]
-    try:
-        student = StudentSpec.from_dict(document)
-    except TypeError as error:
-        raise DiswotError(f"{spec} is not a student spec: {error}") from None
+    student = read_student_spec(spec, rank)
     torch.jit.save(script_student(student), str(out))
     typer.echo(f"{student.space}:{student.arch} ({student.params / 1e6:.3f}M params) -> {out}")

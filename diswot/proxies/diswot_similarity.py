@@ -14,10 +14,10 @@ NORM_EPS = 1e-12
 def classifier_gradient(logits: torch.Tensor, pooled: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """d(mean cross-entropy)/d(classifier weight), (K, C), in closed form: (softmax(z) - onehot(y))^T h / B.
 
-    The logits depend on the weight W only through z = h W^T + b, so no backward pass is needed.
+    The logits depend on the weight W only through z = h W^T + b, so no backward pass is needed. Out of place,
+    so that distillation can back-propagate through it (softmax's backward reads its own output).
     """
-    residual = torch.softmax(logits.float(), dim=1)
-    residual[torch.arange(len(labels)), labels] -= 1.0
+    residual = torch.softmax(logits.float(), dim=1) - F.one_hot(labels, logits.shape[1]).float()
     return residual.t() @ pooled.float() / len(labels)
 
 

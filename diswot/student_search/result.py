@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import moocore
 import torch
 from torch import nn
 
+from diswot.errors import DiswotError
 from diswot.initialisation import build_initialised
 from diswot.student_search.evaluation import Evaluation
 from search_spaces import get_space
@@ -45,6 +48,25 @@ class StudentSpec:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "StudentSpec":
         return cls(**values)
+
+
+def read_student_spec(path: str | Path, rank: int = 1) -> StudentSpec:
+    """The student in a spec file (one student's JSON) or in a search's result.json (`rank`: 1 = best)."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DiswotError(f"cannot read student spec {path}: {error}") from None
+    if isinstance(document, dict) and "students" in document:
+        students = document["students"]
+        if not 1 <= rank <= len(students):
+            raise DiswotError(f"--rank must be between 1 and {len(students)} for {path}")
+        document = students[rank - 1]
+    try:
+        student = StudentSpec.from_dict(document)
+    except TypeError as error:
+        raise DiswotError(f"{path} is not a student spec: {error}") from None
+    get_space(student.space).parse(student.arch)  # a hand-edited spec with a bad architecture fails here
+    return student
 
 
 def build_student(spec: StudentSpec | dict) -> nn.Module:

@@ -1,0 +1,140 @@
+"""Distillation jobs (`kind: distill`) on the search jobs' machinery: the same table, statuses, worker pool,
+cancel and resume. A job's config is `distill`'s validated arguments plus `kind`; its run folder is
+`<distill_dir>/<job id>` (checkpoint, metrics.csv, curves.png, student.ts, distill.json); its result is the
+distill.json summary. A job stopped by a shutdown stays queued and resumes from its last epoch's checkpoint.
+
+Progress reuses the job's counters: `evaluations` = epochs done, `total` = epochs, `best_score` = the best
+evaluation top-1 so far (%).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from api.settings import Settings
+from api.validation import allowed_dirs, probe_source, server_files
+from diswot.distillation import DistillConfig, DistillStopped, LossWeights, distill
+from diswot.distillation.student import read_student
+from diswot.errors import DiswotError, FieldError
+from diswot.student_search import StudentSpec
+from diswot.teachers import TORCHSCRIPT_SUFFIXES
+
+logger = logging.getLogger(__name__)
+
+DISTILL_KIND = "distill"
+# Cancel and shutdown are asked of the database at most this often while a job trains.
+STOP_CHECK_INTERVAL_S = 1.0
+
+
+def is_distillation(config: dict[str, Any]) -> bool:
+    return config.get("kind") == DISTILL_KIND
+
+
+def distill_job_config(values: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The stored config of a distillation request: every field validated as `distill` will use it, and the
+    teacher and data files resolved inside the server's directories (read once now, as the job will)."""
+    recipe = recipe_of(values)
+    student = values["student"]
+    try:
+        parsed = read_student(student if isinstance(student, dict) else _space_arch(student))
+    except DiswotError as error:
+        raise FieldError("student", str(error)) from None
+    if isinstance(parsed, StudentSpec):
+        student, num_classes = parsed.to_dict(), parsed.num_classes
+    elif values["num_classes"] is None:
+        raise FieldError("num_classes", "a 'SPACE:ARCH' student needs num_classes over the API")
+    else:
+        student, num_classes = f"{parsed.space}:{parsed.arch}", values["num_classes"]
+    teacher, checkpoint = values["teacher"], values["checkpoint"]
+    if recipe.distilling:
+        if teacher is None:
+            raise FieldError("teacher", "mode 'kd' distils a teacher: give one (and its trained checkpoint)")
+        files = server_files(
+            {"teacher": teacher, "checkpoint": checkpoint, "data": "synthetic", "num_classes": num_classes,
+             "seed": 0, "image_size": values["image_size"]}, settings,
+        )
+        teacher, checkpoint = files["teacher"], files["checkpoint"]
+        if checkpoint is None and not teacher.endswith(TORCHSCRIPT_SUFFIXES):  # a zoo or space teacher, untrained
+            raise FieldError("checkpoint", f"teacher {teacher!r} needs trained weights (a checkpoint file)")
+    else:
+        teacher = checkpoint = None  # vanilla trains without a teacher
+    if settings.data_dir is None:
+        raise FieldError("data", "this server accepts no training data (its data directory is not configured)")
+    data = probe_source(values["data"], settings.data_dir.expanduser().resolve())
+    return {
+        "kind": DISTILL_KIND, "student": student, "teacher": teacher, "checkpoint": checkpoint, "data": data,
+        "num_classes": num_classes, "device": values["device"], "recipe": recipe.to_dict(),
+    }
+
+
+def recipe_of(values: dict[str, Any]) -> DistillConfig:
+    try:
+        return DistillConfig(
+            epochs=values["epochs"], mode=values["mode"], batch_size=values["batch_size"], lr=values["lr"],
+            weight_decay=values["weight_decay"], schedule=values["schedule"], seed=values["seed"],
+            validation_fraction=values["validation_fraction"], image_size=values["image_size"],
+            weights=LossWeights(cross_entropy=values["ce_weight"], kd=values["kd_weight"],
+                                temperature=values["temperature"], semantic=values["semantic_weight"],
+                                relation=values["relation_weight"]),
+        )
+    except DiswotError as error:  # the schema bounds every number: what is left is a mode without a teacher's losses
+        raise FieldError("mode", str(error)) from None
+
+
+def _space_arch(text: str) -> str:
+    """Only 'SPACE:ARCH' over the API: a student file path would read the server's disk."""
+    if ":" not in text:
+        raise DiswotError(f"a student is a spec object or 'SPACE:ARCH', got {text!r}")
+    return text
+
+
+def run_distill_job(pool, job_id: str, config: dict[str, Any]) -> None:
+    """Train one claimed job to its end, a stop (cancel: cancelled; shutdown: queued again) or a failure."""
+    jobs, settings = pool.jobs, pool.settings
+    last_check = [float("-inf"), False]
+
+    def should_stop() -> bool:
+        if pool.stopping.is_set():
+            return True
+        if time.monotonic() - last_check[0] >= STOP_CHECK_INTERVAL_S:
+            last_check[:] = [time.monotonic(), jobs.cancel_requested(job_id)]
+        return last_check[1]
+
+    def on_epoch(record: dict[str, Any]) -> None:
+        history.append(record)
+        done, total = record["epoch"], config["recipe"]["epochs"]
+        seconds = sum(r["train_seconds"] for r in history) / len(history)
+        jobs.record_progress(job_id, done, total, max(r["eval_top1"] for r in history), seconds * (total - done))
+
+    history: list[dict[str, Any]] = []
+    try:
+        directories = allowed_dirs({"teacher": config["teacher"] or "", "checkpoint": config["checkpoint"],
+                                    "data": config["data"]}, settings)
+        result = distill(
+            config["student"], data=config["data"], out=run_folder(settings, job_id), teacher=config["teacher"],
+            checkpoint=config["checkpoint"], num_classes=config["num_classes"],
+            config=DistillConfig.from_dict(config["recipe"]), resume=True, device=config["device"],
+            on_epoch=on_epoch, should_stop=should_stop, **directories,
+        )
+    except DistillStopped:
+        if jobs.cancel_requested(job_id):
+            jobs.mark_cancelled(job_id)
+        else:
+            jobs.requeue(job_id)
+        return
+    except DiswotError as error:
+        jobs.fail(job_id, str(error))
+        return
+    except Exception as error:
+        logger.exception("distillation job %s failed", job_id)
+        jobs.fail(job_id, f"internal error: {type(error).__name__}: {error}")
+        return
+    jobs.succeed(job_id, result.summary)
+
+
+def run_folder(settings: Settings, job_id: str) -> Path:
+    return settings.distill_dir.expanduser().resolve() / job_id
+

@@ -1,0 +1,51 @@
+"""Which student to train: a StudentSpec, a spec file or a search's result.json (with a rank), or a bare
+'SPACE:ARCH' (an architecture no search scored, e.g. a baseline), whose class count may come from the data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import diswot
+from diswot.errors import DiswotError
+from diswot.student_search.result import StudentSpec, read_student_spec
+from search_spaces import SPACES, get_space
+
+
+@dataclass(frozen=True)
+class UnscoredStudent:
+    space: str
+    arch: str  # canonical
+
+    def spec(self, num_classes: int) -> StudentSpec:
+        """The spec of this architecture with PyTorch's default init at seed 0; its score is NaN (unscored)."""
+        space = get_space(self.space)
+        cost = space.cost(space.parse(self.arch), num_classes)
+        return StudentSpec(
+            space=self.space, arch=self.arch, num_classes=num_classes, params=cost.params, flops=cost.flops,
+            score=float("nan"), scores={}, terms={}, teacher="", seed=0, init="default",
+            diswot_version=diswot.__version__,
+        )
+
+
+def read_student(student: StudentSpec | dict | str | Path, rank: int = 1) -> StudentSpec | UnscoredStudent:
+    if isinstance(student, (StudentSpec, dict)):
+        try:
+            spec = student if isinstance(student, StudentSpec) else StudentSpec.from_dict(student)
+        except TypeError as error:
+            raise DiswotError(f"not a student spec: {error}") from None
+        if spec.space not in SPACES:
+            raise DiswotError(f"student spec: unknown space {spec.space!r}; valid: {', '.join(sorted(SPACES))}")
+        get_space(spec.space).parse(spec.arch)
+        if not isinstance(spec.num_classes, int) or spec.num_classes < 2:
+            raise DiswotError(f"student spec: num_classes must be an integer >= 2, got {spec.num_classes!r}")
+        return spec
+    text = str(student)
+    space_name, separator, arch = text.partition(":")
+    if not Path(text).expanduser().exists() and separator and space_name in SPACES:
+        space = get_space(space_name)
+        return UnscoredStudent(space_name, space.canonical(space.parse(arch)))
+    if not Path(text).expanduser().is_file():
+        raise DiswotError(f"student {text!r} is neither a spec file (or result.json) nor 'SPACE:ARCH' "
+                          f"(spaces: {', '.join(sorted(SPACES))})")
+    return read_student_spec(Path(text).expanduser(), rank)

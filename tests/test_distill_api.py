@@ -1,0 +1,144 @@
+"""Distillation jobs through the service (`POST /v1/distillations`) and the Python client: the job runs on the
+search jobs' machinery (status, progress, cancel), its files come only from the server's directories, and bad
+requests are 422s naming the field."""
+
+import io
+import time
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("fastapi")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from api.db import Database  # noqa: E402
+from api.jobs import JobRepository  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from diswot.client import Client  # noqa: E402
+from diswot.distillation.student import UnscoredStudent  # noqa: E402
+from diswot.teachers import build_network  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_service_environment")
+
+FINISHED = ("succeeded", "failed", "cancelled")
+SPEC = {**UnscoredStudent("resnet_cifar", "1x16-1x32-1x64").spec(4).to_dict(), "score": 0.0}  # as a search gives it
+REQUEST = dict(student="resnet_cifar:1x16-1x32-1x64", num_classes=4, teacher="resnet8", checkpoint="teacher.pt",
+               data="data.npz", epochs=2, batch_size=16, image_size=16, device="cpu")
+
+
+@pytest.fixture
+def folders(tmp_path):
+    teachers, data = tmp_path / "teachers", tmp_path / "data"
+    teachers.mkdir()
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8)
+    labels = np.arange(40) % 4
+    np.savez(data / "data.npz", x_train=images[:32], y_train=labels[:32], x_test=images[32:], y_test=labels[32:])
+    torch.manual_seed(0)
+    torch.save(build_network("resnet8", 4).state_dict(), teachers / "teacher.pt")
+    torch.save(build_network("resnet8", 4).state_dict(), tmp_path / "outside.pt")
+    return tmp_path
+
+
+@pytest.fixture
+def service(database_url, folders):
+    with TestClient(create_app(Settings(
+        database_url=database_url, teacher_dir=folders / "teachers", data_dir=folders / "data",
+        distill_dir=folders / "runs",
+    ))) as client:
+        yield client
+
+
+def wait_for(client, job_id, until=lambda job: job["status"] in FINISHED, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/distillations/{job_id}").json()
+        if until(job):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
+
+
+def test_a_distillation_job_runs_and_gives_its_summary_and_student(service, folders):
+    response = service.post("/v1/distillations", json=REQUEST)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert response.headers["location"].endswith(f"/v1/distillations/{job['id']}")
+    assert job["config"]["kind"] == "distill"
+    assert job["config"]["checkpoint"] == str(folders / "teachers" / "teacher.pt")
+    done = wait_for(service, job["id"])
+    assert done["status"] == "succeeded", done["error"]
+    summary = service.get(f"/v1/distillations/{job['id']}/result").json()
+    assert summary["epochs_completed"] == 2 and summary["teacher"] == "resnet8"
+    assert (done["progress"]["evaluations"], done["progress"]["total"]) == (2, 2)
+    assert done["progress"]["best_score"] == summary["best_eval_top1"]
+    student = torch.jit.load(io.BytesIO(service.get(f"/v1/distillations/{job['id']}/student").content))
+    assert student(torch.randn(2, 3, 16, 16)).shape == (2, 4)
+    assert (folders / "runs" / job["id"] / "metrics.csv").exists()
+    # the search endpoints do not read a distillation as a search, and list searches only
+    assert service.get(f"/v1/searches/{job['id']}/result").status_code == 409
+    assert service.get("/v1/searches").json()["total"] == 0
+    listed = service.get("/v1/distillations").json()
+    assert listed["total"] == 1 and listed["items"][0]["id"] == job["id"]
+
+
+def test_the_python_client_submits_waits_and_reads_the_result(service):
+    client = Client.__new__(Client)  # the client's methods over the in-process app's HTTP client
+    client.http, client.timeout = service, 60.0
+    job = client.distill(REQUEST, student=SPEC, num_classes=None, mode="vanilla", teacher=None, checkpoint=None)
+    assert client.wait(job["id"], timeout=120)["status"] == "succeeded"
+    summary = client.distillation_result(job["id"])
+    assert summary["teacher"] is None and summary["config"]["mode"] == "vanilla"
+    assert summary["student"]["arch"] == SPEC["arch"] and summary["student"]["score"] == 0.0
+
+
+def test_a_running_distillation_can_be_cancelled(service):
+    job = service.post("/v1/distillations", json={**REQUEST, "epochs": 500}).json()
+    wait_for(service, job["id"], until=lambda job: job["progress"]["evaluations"] >= 1)
+    assert service.post(f"/v1/searches/{job['id']}/cancel").status_code == 202
+    assert wait_for(service, job["id"])["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"data": "../outside.npz"}, "data"),
+    ({"data": "missing.npz"}, "data"),
+    ({"checkpoint": "../outside.pt"}, "checkpoint"),
+    ({"checkpoint": None}, "checkpoint"),
+    ({"teacher": None}, "teacher"),
+    ({"teacher": "resnet57"}, "checkpoint"),
+    ({"student": "student.json"}, "student"),
+    ({"student": "resnet_cifar:9x16-1x32-1x64"}, "student"),
+    ({"num_classes": None}, "num_classes"),
+    ({"student": {"space": "resnet_cifar", "arch": "9x16"}}, "student"),
+    ({"student": {**SPEC, "arch": "9x16-1x32-1x64"}}, "student"),
+    ({"mode": "vanilla", "semantic_weight": 1.0}, "mode"),
+    ({"epochs": 0}, "epochs"),
+])
+def test_bad_requests_are_422_naming_the_field(service, change, field):
+    response = service.post("/v1/distillations", json={**REQUEST, **change})
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"]
+    assert service.get("/v1/distillations").json()["total"] == 0
+
+
+def test_a_shutdown_requeues_a_running_distillation_and_the_next_start_resumes_it(database_url, folders):
+    settings = Settings(database_url=database_url, teacher_dir=folders / "teachers", data_dir=folders / "data",
+                        distill_dir=folders / "runs")
+    with TestClient(create_app(settings)) as first:
+        job = first.post("/v1/distillations", json={**REQUEST, "epochs": 6}).json()
+        wait_for(first, job["id"], until=lambda job: job["progress"]["evaluations"] >= 1)
+    database = Database(database_url)
+    stopped = JobRepository(database).get(job["id"])
+    database.dispose()
+    assert stopped.status == "queued" and 1 <= stopped.evaluations_done < 6  # stopped between epochs, not finished
+    with TestClient(create_app(settings)) as second:
+        done = wait_for(second, job["id"])
+        assert done["status"] == "succeeded" and done["runs"] == 2
+        summary = second.get(f"/v1/distillations/{job['id']}/result").json()
+    with open(folders / "runs" / job["id"] / "metrics.csv") as handle:
+        assert [line.split(",")[0] for line in handle.read().splitlines()[1:]] == ["1", "2", "3", "4", "5", "6"]
+    assert summary["epochs_completed"] == 6
