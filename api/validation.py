@@ -29,7 +29,7 @@ def search_config(values: dict[str, Any], settings: Settings) -> SearchConfig:
     """The validated SearchConfig of a search request, with server files resolved to absolute paths."""
     config = SearchConfig.from_dict({**values, **server_files(values, settings)})
     space = get_space(config.space)
-    if config.strategy == "exhaustive" and space.size() > settings.max_evaluations:
+    if config.evaluation_limit is None and space.size() > settings.max_evaluations:
         raise FieldError(
             "strategy",
             f"exhaustive search scores every candidate of {space.name} (up to {space.size()}), more than this "

@@ -27,7 +27,7 @@ def batch_command(
     rows = []
     for position, entry in enumerate(entries, start=1):
         config = entry.config
-        total = None if config.strategy == "exhaustive" else config.evaluations
+        total = config.evaluation_limit
         bar, update = search_progress_bar(total, f"[{position}/{len(entries)}] {entry.name}")
         with bar:
             result = search_in_folder(config, out / entry.name, on_progress=update)

@@ -82,7 +82,7 @@ def search_command(
             device=device, checkpoint=checkpoint, top_k=top_k, confirm_top=confirm_top, confirm_inits=confirm_inits,
         )
     )
-    total = None if strategy == "exhaustive" else evaluations
+    total = config.evaluation_limit
     bar, update = search_progress_bar(total, "search")
     with bar:
         result = search_in_folder(config, out, on_progress=update)
