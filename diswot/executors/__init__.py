@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
+import torch
+
+from diswot.devices import resolve_device
 from diswot.errors import DiswotError
 from diswot.executors.base import Executor, ScoringOutcome, ScoringTask, score_task
 from diswot.executors.in_process import InProcessExecutor
@@ -13,21 +17,38 @@ from diswot.executors.ray_cluster import RayExecutor
 EXECUTOR_KINDS = ("inprocess", "process", "ray")
 
 
-def make_executor(kind: str = "inprocess", workers: int = 1, ray_address: Optional[str] = None,
-                  gpus_per_worker: float = 0.0) -> Executor:
-    """An executor of `kind` with `workers` workers (`ray_address`: a running Ray cluster; none: a local Ray)."""
+def default_workers(kind: str, device: str = "auto") -> int:
+    """One worker per CPU core this process may use, or per visible GPU when scoring on CUDA; in-process: 1."""
+    if kind == "inprocess":
+        return 1
+    if resolve_device(device).type == "cuda":
+        return torch.cuda.device_count()
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def make_executor(kind: str = "inprocess", workers: Optional[int] = None, ray_address: Optional[str] = None,
+                  gpus_per_worker: Optional[float] = None, device: str = "auto") -> Executor:
+    """An executor of `kind` with `workers` workers (default: `default_workers`); `ray_address`: a running Ray
+    cluster (none: a local Ray); `gpus_per_worker`: the GPU share of each Ray task (default 1 on CUDA, else 0)."""
+    if kind not in EXECUTOR_KINDS:
+        raise DiswotError(f"unknown executor {kind!r}; valid: {', '.join(EXECUTOR_KINDS)}")
+    workers = default_workers(kind, device) if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DiswotError(f"workers must be an integer >= 1, got {workers!r}")
+    if kind != "ray" and (ray_address is not None or gpus_per_worker is not None):
+        raise DiswotError("--ray-address and --gpus-per-worker are options of the ray executor (--executor ray)")
     if kind == "inprocess":
         return InProcessExecutor()
     if kind == "process":
         return ProcessPoolScoringExecutor(workers)
-    if kind == "ray":
-        return RayExecutor(workers, address=ray_address, gpus_per_worker=gpus_per_worker)
-    raise DiswotError(f"unknown executor {kind!r}; valid: {', '.join(EXECUTOR_KINDS)}")
+    if gpus_per_worker is None:
+        gpus_per_worker = 1.0 if resolve_device(device).type == "cuda" else 0.0
+    if not 0 <= gpus_per_worker:
+        raise DiswotError(f"gpus per worker must be >= 0, got {gpus_per_worker!r}")
+    return RayExecutor(workers, address=ray_address, gpus_per_worker=gpus_per_worker)
 
 
 __all__ = [
     "EXECUTOR_KINDS", "Executor", "InProcessExecutor", "ProcessPoolScoringExecutor", "RayExecutor", "ScoringOutcome",
-    "ScoringTask", "make_executor", "score_task",
+    "ScoringTask", "default_workers", "make_executor", "score_task",
 ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from diswot.devices import resolve_device
+from diswot.errors import DiswotError
 from diswot.executors.base import Executor, ScoringOutcome, ScoringTask
 from diswot.executors.worker import configure_worker, score_with_setup
 
@@ -46,6 +47,7 @@ class ProcessPoolScoringExecutor(Executor):
         self.pool: Optional[ProcessPoolExecutor] = None
         self.in_flight: deque[_Pending] = deque()
         self.restarts = 0  # pools replaced after a worker died
+        self.breaks_in_a_row = 0  # pools broken with no outcome in between: workers that cannot even start
         self.gpus: list[str] = []
 
     def start(self, setup, scorer) -> None:
@@ -80,8 +82,16 @@ class ProcessPoolScoringExecutor(Executor):
             try:
                 outcome = oldest.future.result()
             except BrokenProcessPool:
+                self.breaks_in_a_row += 1
+                if self.breaks_in_a_row > MAX_ATTEMPTS:
+                    raise DiswotError(
+                        f"the scoring worker processes died {self.breaks_in_a_row} times in a row without scoring a "
+                        "candidate (out of host memory? a program started with spawn must guard its entry point "
+                        "with `if __name__ == '__main__':`)"
+                    ) from None
                 self._replace_pool()
                 continue
+            self.breaks_in_a_row = 0
             self.in_flight.popleft()
             return self.handed_back(outcome)
 
