@@ -70,7 +70,16 @@ class ProcessPoolScoringExecutor(Executor):
                                    initargs=(self.threads_per_worker, devices))
 
     def submit(self, task: ScoringTask) -> None:
-        self.in_flight.append(_Pending(task, self.pool.submit(self.score_function, self.setup, task)))
+        self.in_flight.append(_Pending(task, self._submitted(task)))
+
+    def _submitted(self, task: ScoringTask) -> Future:
+        try:
+            return self.pool.submit(self.score_function, self.setup, task)
+        except BrokenProcessPool as error:
+            # A worker died since the last outcome: the task waits, like those in flight, for the new pool.
+            broken: Future = Future()
+            broken.set_exception(error)
+            return broken
 
     def next_outcome(self) -> ScoringOutcome:
         while True:
@@ -103,7 +112,7 @@ class ProcessPoolScoringExecutor(Executor):
         for pending in self.in_flight:
             pending.attempts += 1
             if pending.attempts <= MAX_ATTEMPTS:
-                pending.future = self.pool.submit(self.score_function, self.setup, pending.task)
+                pending.future = self._submitted(pending.task)
 
     def cancel(self) -> None:
         """Drop the queued tasks and stop the workers now (a running candidate is not finished for nothing)."""
