@@ -1,24 +1,34 @@
-"""Executors by name: `inprocess` (the default), `process` (a local process pool) and `ray`."""
+"""Executors by name: `inprocess` (the default), `process` (a local process pool) and `ray`.
+
+The executors are imported on first use (as `diswot`'s public names are): a Ray worker that unpickles a task
+imports this package, and a stand-in scorer's worker should not have to load torch for it.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
-from typing import Optional
+from typing import Any, Optional
 
-import torch
+from diswot.executors.base import Executor
+from diswot.executors.tasks import ScoringOutcome, ScoringTask
 
-from diswot.devices import resolve_device
-from diswot.errors import DiswotError
-from diswot.executors.base import Executor, ScoringOutcome, ScoringTask, score_task
-from diswot.executors.in_process import InProcessExecutor
-from diswot.executors.process_pool import ProcessPoolScoringExecutor
-from diswot.executors.ray_cluster import RayExecutor
+_LAZY = {
+    "InProcessExecutor": "diswot.executors.in_process",
+    "ProcessPoolScoringExecutor": "diswot.executors.process_pool",
+    "RayExecutor": "diswot.executors.ray_cluster",
+    "score_task": "diswot.executors.worker",
+}
 
 EXECUTOR_KINDS = ("inprocess", "process", "ray")
 
 
 def default_workers(kind: str, device: str = "auto") -> int:
     """One worker per CPU core this process may use, or per visible GPU when scoring on CUDA; in-process: 1."""
+    import torch
+
+    from diswot.devices import resolve_device
+
     if kind == "inprocess":
         return 1
     if resolve_device(device).type == "cuda":
@@ -30,6 +40,8 @@ def make_executor(kind: str = "inprocess", workers: Optional[int] = None, ray_ad
                   gpus_per_worker: Optional[float] = None, device: str = "auto") -> Executor:
     """An executor of `kind` with `workers` workers (default: `default_workers`); `ray_address`: a running Ray
     cluster (none: a local Ray); `gpus_per_worker`: the GPU share of each Ray task (default 1 on CUDA, else 0)."""
+    from diswot.errors import DiswotError  # (with the search spaces, hence torch: not at import, see above)
+
     if kind not in EXECUTOR_KINDS:
         raise DiswotError(f"unknown executor {kind!r}; valid: {', '.join(EXECUTOR_KINDS)}")
     workers = default_workers(kind, device) if workers is None else workers
@@ -38,14 +50,24 @@ def make_executor(kind: str = "inprocess", workers: Optional[int] = None, ray_ad
     if kind != "ray" and (ray_address is not None or gpus_per_worker is not None):
         raise DiswotError("--ray-address and --gpus-per-worker are options of the ray executor (--executor ray)")
     if kind == "inprocess":
-        return InProcessExecutor()
+        return __getattr__("InProcessExecutor")()
     if kind == "process":
-        return ProcessPoolScoringExecutor(workers)
+        return __getattr__("ProcessPoolScoringExecutor")(workers)
     if gpus_per_worker is None:
+        from diswot.devices import resolve_device
+
         gpus_per_worker = 1.0 if resolve_device(device).type == "cuda" else 0.0
     if not 0 <= gpus_per_worker:
         raise DiswotError(f"gpus per worker must be >= 0, got {gpus_per_worker!r}")
-    return RayExecutor(workers, address=ray_address, gpus_per_worker=gpus_per_worker)
+    return __getattr__("RayExecutor")(workers, address=ray_address, gpus_per_worker=gpus_per_worker)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'diswot.executors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [

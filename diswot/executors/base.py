@@ -8,54 +8,13 @@ search's `ScoringSetup` (the teacher's statistics once per worker) and scores ea
 from __future__ import annotations
 
 import abc
-import gc
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from diswot.proxies.batch_splitting import is_out_of_memory
-from diswot.scorer import CandidateScore
-from search_spaces import get_space
+from diswot.executors.tasks import ScoringOutcome, ScoringTask
 
 if TYPE_CHECKING:
     from diswot.scorer import Scorer
     from diswot.scoring_setup import ScoringSetup
-
-
-@dataclass(frozen=True)
-class ScoringTask:
-    """Score one candidate (a canonical architecture of `space`) as the mean of `inits` random inits
-    (None: the setup's)."""
-
-    space: str
-    canonical: str
-    inits: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class ScoringOutcome:
-    """A task's scores, or why the candidate could not be scored (`failure`); `device` is where it ran."""
-
-    score: Optional[CandidateScore]
-    failure: Optional[str] = None
-    device: str = "cpu"
-
-
-def score_task(scorer: "Scorer", task: ScoringTask) -> ScoringOutcome:
-    """The task scored on `scorer`. A candidate that runs out of memory even at the smallest batch split
-    (`diswot.proxies.batch_splitting`) fails for its own reasons: that is its outcome, and the search goes on."""
-    space = get_space(task.space)
-    try:
-        record = scorer.score_candidate(scorer.candidate(space, task.canonical), inits=task.inits)
-    except Exception as error:
-        if not is_out_of_memory(error):
-            raise
-        gc.collect()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        return ScoringOutcome(None, f"out of memory at every batch size: {error}", str(scorer.device))
-    return ScoringOutcome(record, None, str(scorer.device))
 
 
 class Executor(abc.ABC):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from diswot.executors.base import Executor, ScoringOutcome, ScoringTask, score_task
+from diswot.executors.base import Executor
+from diswot.executors.tasks import ScoringOutcome, ScoringTask
+from diswot.executors.worker import score_task
 
 
 class InProcessExecutor(Executor):

@@ -18,7 +18,8 @@ from typing import Callable, Optional
 
 from diswot.devices import resolve_device
 from diswot.errors import DiswotError
-from diswot.executors.base import Executor, ScoringOutcome, ScoringTask
+from diswot.executors.base import Executor
+from diswot.executors.tasks import ScoringOutcome, ScoringTask
 from diswot.executors.worker import configure_worker, score_with_setup
 
 MAX_ATTEMPTS = 3

@@ -1,11 +1,15 @@
 """Ray (`--executor ray`): a local Ray started for the search, or a running cluster at `--ray-address`.
 
-Each task runs `score_function(setup, task)` in a Ray worker process, which builds its scorer once from the
-setup (put into Ray's object store once per search) and keeps it for the next tasks. Ray retries a task whose
-worker process died (MAX_RETRIES times) on a fresh worker; a task still failing after that is handed back as
-failed. On a cluster, every node needs diswot installed (the same version) and the teacher and data files at
-the same paths. With `gpus_per_worker` (fractions allowed, e.g. 0.25: four workers share a GPU) each task
-reserves that share of a GPU and scores on the GPU Ray gives it.
+Each task runs `score_function(setup_box, task)` in a Ray worker process. The default one takes the setup out
+of Ray's object store (put there once per search), builds its scorer once per worker and keeps it for the next
+tasks. The setup travels boxed (a one-element list holding its reference), so Ray does not fetch it before the
+call: a stand-in scorer that ignores it (the scheduling benchmark's) runs without loading torch. Ray retries a
+task whose worker process died (MAX_RETRIES times) on a fresh worker; a task still failing after that is handed
+back as failed. On a cluster, every node needs diswot installed (the same version) and the teacher and data
+files at the same paths. With `gpus_per_worker` (fractions allowed, e.g. 0.25: four workers share a GPU) each
+task reserves that share of a GPU and scores on the GPU Ray gives it.
+
+This module imports neither torch nor Ray until they are needed.
 """
 
 from __future__ import annotations
@@ -13,9 +17,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Callable, Optional
 
-from diswot.errors import DiswotError
-from diswot.executors.base import Executor, ScoringOutcome, ScoringTask
-from diswot.executors.worker import score_with_setup
+from diswot.executors.base import Executor
+from diswot.executors.tasks import ScoringOutcome, ScoringTask
 
 MAX_RETRIES = 3
 
@@ -24,29 +27,34 @@ def import_ray():
     try:
         import ray
     except ImportError:
+        from diswot.errors import DiswotError
+
         raise DiswotError("the ray executor needs Ray: pip install 'diswot[ray]'") from None
     return ray
 
 
-def _on_ray_worker(score_function, threads: int, setup, task: ScoringTask) -> ScoringOutcome:
-    from diswot.executors.worker import configure_worker
+def score_on_ray_worker(setup_box: list, task: ScoringTask) -> ScoringOutcome:
+    """The default task: one thread (a task reserves one CPU), on the GPU Ray assigned, if any."""
+    from diswot.executors.worker import configure_worker, score_with_setup
 
     ray = import_ray()
-    configure_worker(threads, "cuda" if ray.get_gpu_ids() else None)
-    return score_function(setup, task)
+    configure_worker(1, "cuda" if ray.get_gpu_ids() else None)
+    return score_with_setup(ray.get(setup_box[0]), task)
+
+
+def _run_on_ray_worker(score_function, setup_box: list, task: ScoringTask) -> ScoringOutcome:
+    return score_function(setup_box, task)
 
 
 class RayExecutor(Executor):
     kind = "ray"
 
     def __init__(self, workers: int = 2, address: Optional[str] = None, gpus_per_worker: float = 0.0,
-                 threads_per_worker: int = 1, score_function: Callable[..., ScoringOutcome] = score_with_setup):
+                 score_function: Callable[[list, ScoringTask], ScoringOutcome] = score_on_ray_worker):
         super().__init__(workers)
         self.address = address
         self.gpus_per_worker = gpus_per_worker
-        self.threads_per_worker = threads_per_worker
         self.score_function = score_function
-        self.started_ray = False
         self.in_flight: deque[Any] = deque()
 
     def start(self, setup, scorer) -> None:
@@ -54,16 +62,16 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             local = {} if self.address else {"num_cpus": self.workers}
             # A local Ray's workers inherit this process's environment (PYTHONPATH included).
+            # Ray stays up for the next search of this process (a batch, the service's jobs) and stops at its exit.
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
-            self.started_ray = True
-        self.setup_ref = ray.put(setup)
-        self.remote = ray.remote(_on_ray_worker).options(
-            num_cpus=self.threads_per_worker, num_gpus=self.gpus_per_worker, max_retries=MAX_RETRIES,
-        )
+        self.setup_box = [ray.put(setup)]
         self.function_ref = ray.put(self.score_function)
+        self.remote = ray.remote(_run_on_ray_worker).options(
+            num_cpus=1, num_gpus=self.gpus_per_worker, max_retries=MAX_RETRIES,
+        )
 
     def submit(self, task: ScoringTask) -> None:
-        self.in_flight.append(self.remote.remote(self.function_ref, self.threads_per_worker, self.setup_ref, task))
+        self.in_flight.append(self.remote.remote(self.function_ref, self.setup_box, task))
 
     def next_outcome(self) -> ScoringOutcome:
         ray = import_ray()
@@ -83,6 +91,3 @@ class RayExecutor(Executor):
 
     def close(self) -> None:
         self.in_flight.clear()
-        if self.started_ray:
-            import_ray().shutdown()
-            self.started_ray = False

@@ -1,7 +1,8 @@
-"""`diswot.student_search`: the search loop. Request -> strategy asks -> scorer (cached, stored) -> strategy is told.
+"""`diswot.student_search`: the search loop. Request -> strategy asks -> executor scores (cached, stored) ->
+strategy is told, with `concurrency` candidates in flight, told in the order they were asked for.
 
 Every candidate is scored at most once (cached by canonical architecture) and appended to the store as soon as
-it is evaluated. A run resumed from its store replays the same trajectory (the strategy's choices follow from
+it is told. A run resumed from its store replays the same trajectory (the strategy's choices follow from
 its seed and the scores it is told), taking stored evaluations instead of scoring again, so it ends with the
 result an uninterrupted run gives. The confirm stage then scores the best candidates again with more inits and
 ranks the students by that mean; its records are stored too, so a run stopped inside it resumes there.
