@@ -1,9 +1,12 @@
 """Executors: in-process, a process pool and Ray give the same result for the same seeds and concurrency; a
 killed worker is replaced and its candidate scored again; a candidate that runs out of memory fails alone."""
 
+import json
 import math
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -113,11 +116,9 @@ def test_workers_that_die_on_every_task_fail_the_search_with_a_reason():
         diswot.search(**{**SETTINGS, "evaluations": 3}, executor=executor)
 
 
-ray = pytest.importorskip("ray", reason="the ray executor needs the [ray] extra")
-
-
 @pytest.fixture(scope="module")
 def local_ray():
+    ray = pytest.importorskip("ray", reason="the ray executor needs the [ray] extra")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
@@ -204,3 +205,25 @@ def test_a_bad_executor_choice_is_refused_with_the_valid_ones(kind, options, mes
 
 def test_in_process_is_the_default_and_has_one_worker():
     assert isinstance(make_executor(), InProcessExecutor) and make_executor("inprocess", 4).workers == 1
+
+
+def test_cli_search_on_two_process_workers_writes_the_in_process_result_json(tmp_path):
+    """`diswot search --executor process --workers 2` against `--concurrency 2` in one process (one thread each)."""
+    common = ["search", "--teacher", "resnet8", "--space", "resnet_cifar_wide", "--num-classes", "10", "--batch-size",
+              "16", "--evaluations", "12", "--population", "6", "--sample-size", "2", "--proxy", "diswot",
+              "--confirm-top", "2", "--confirm-inits", "2"]
+    runs = {"inprocess": ["--concurrency", "2"], "process": ["--executor", "process", "--workers", "2"]}
+    students = {}
+    for name, options in runs.items():
+        completed = subprocess.run([sys.executable, "-m", "diswot", *common, *options, "--out", str(tmp_path / name)],
+                                   capture_output=True, text=True, timeout=600,
+                                   env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert completed.returncode == 0, completed.stderr
+        document = json.loads((tmp_path / name / "result.json").read_text())
+        assert document["config"]["concurrency"] == 2
+        students[name] = document["students"]
+    assert students["process"] == students["inprocess"]
+    refused = subprocess.run([sys.executable, "-m", "diswot", *common, "--executor", "threads", "--out",
+                              str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "unknown executor 'threads'; valid: inprocess, process, ray" in refused.stderr
+    assert "Traceback" not in refused.stderr

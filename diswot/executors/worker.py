@@ -46,6 +46,8 @@ def scorer_for(setup: ScoringSetup) -> Scorer:
     if _built is None or _built[0] != setup:
         scoring = setup if _device is None else setup.on_device(_device)
         _built = (setup, scoring.build_scorer())
+    # The same setup may come from another search (another space): its shipped calibrations are the ones to use.
+    _built[1].calibrations.update(setup.calibrations)
     return _built[1]
 
 
