@@ -11,9 +11,9 @@ if not torch.cuda.is_available():
 
 import diswot  # noqa: E402
 from diswot.executors import ProcessPoolScoringExecutor, RayExecutor  # noqa: E402
+from diswot.probe_data import ProbeDataSpec  # noqa: E402
 from diswot.proxies import list_proxies  # noqa: E402
 from diswot.scoring_setup import ScoringSetup  # noqa: E402
-from diswot.probe_data import ProbeDataSpec  # noqa: E402
 from search_spaces import get_space  # noqa: E402
 
 ARCHS = ["1x16-1x32-1x64", "3x16-5x32-3x64", "7x16-1x32-5x64"]

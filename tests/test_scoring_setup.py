@@ -6,10 +6,11 @@ import pickle
 
 import pytest
 
-from diswot import ProbeDataSpec, SearchConfig, Scorer, load_probe_batch, load_teacher
+from diswot import ProbeDataSpec, Scorer, SearchConfig, load_probe_batch, load_teacher
 from diswot.calibration import Calibration, TermScale
 from diswot.errors import FieldError
-from diswot.proxies.diswot_capacity import DEFAULT_WEIGHTS, NAME as CAPACITY
+from diswot.proxies.diswot_capacity import DEFAULT_WEIGHTS
+from diswot.proxies.diswot_capacity import NAME as CAPACITY
 from diswot.scoring_setup import ScoringSetup, measured_calibrations
 from search_spaces import get_space
 

@@ -11,10 +11,14 @@ import typer
 
 from diswot.cli.app import app
 from diswot.cli.executor_options import (
-    EXECUTOR_OPTION, GPUS_PER_WORKER_OPTION, RAY_ADDRESS_OPTION, WORKERS_OPTION, optional_concurrency,
+    EXECUTOR_OPTION,
+    GPUS_PER_WORKER_OPTION,
+    RAY_ADDRESS_OPTION,
+    WORKERS_OPTION,
+    optional_concurrency,
 )
-from diswot.executors import make_executor
 from diswot.cli.progress import search_progress_bar
+from diswot.executors import make_executor
 from diswot.student_search.batch import load_batch
 from diswot.student_search.run_folder import search_in_folder
 

@@ -11,7 +11,11 @@ import typer
 
 from diswot.cli.app import app
 from diswot.cli.executor_options import (
-    CONCURRENCY_OPTION, EXECUTOR_OPTION, GPUS_PER_WORKER_OPTION, RAY_ADDRESS_OPTION, WORKERS_OPTION,
+    CONCURRENCY_OPTION,
+    EXECUTOR_OPTION,
+    GPUS_PER_WORKER_OPTION,
+    RAY_ADDRESS_OPTION,
+    WORKERS_OPTION,
     optional_concurrency,
 )
 from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
