@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 class ScoringSetup:
     """Teacher, probe data, proxies and init: everything a score depends on. `teacher` None scores with
     teacher-free proxies only. Files are read only from inside `allowed_teacher_dir` / `allowed_data_dir` when
-    they are set. `calibrations` ("space/proxy" keyed as the scorer keys them) are measured ones to reuse."""
+    they are set. `calibrations`, keyed (space, proxy) as the scorer keys them, are measured ones to reuse."""
 
     teacher: Optional[str]
     num_classes: int = 100
