@@ -1,6 +1,7 @@
 """Batched ask/tell: a strategy proposes up to N candidates before it is told any, owns its settings, and a
 search with N in flight is reproducible, spends exactly its evaluations and replays from its store."""
 
+import json
 import random
 
 import pytest
@@ -98,3 +99,15 @@ def test_resume_with_three_in_flight_equals_uninterrupted(strategy):
     assert resumed.to_dict()["students"] == uninterrupted.to_dict()["students"]
     assert [e.canonical for e in resumed.history] == [e.canonical for e in uninterrupted.history]
     assert len({e.canonical for e in store.evaluations}) == len(store.evaluations)
+
+
+def test_a_run_folder_written_before_concurrency_existed_still_resumes(tmp_path):
+    from diswot.student_search.run_folder import search_in_folder
+
+    config = SearchConfig.from_dict(dict(SMALL, evaluations=6))
+    older = config.to_dict()
+    del older["concurrency"]
+    (tmp_path / "request.json").write_text(json.dumps(older))
+    assert search_in_folder(config, tmp_path).evaluations == 6
+    with pytest.raises(diswot.DiswotError, match="holds a different search \\(concurrency: 1 there, 2 now\\)"):
+        search_in_folder(SearchConfig.from_dict(dict(SMALL, evaluations=6, concurrency=2)), tmp_path)
