@@ -7,7 +7,7 @@ Read from the environment with the `DISWOT_` prefix (`DISWOT_DATABASE_URL`, `DIS
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     )
     api_key: Optional[SecretStr] = Field(None, description="When set, every endpoint but health needs it in X-API-Key.")
     concurrent_jobs: int = Field(1, ge=1, le=64, description="Searches run at the same time.")
+    executor: Literal["inprocess", "process", "ray"] = Field(
+        "inprocess", description="Where a job's candidates are scored (diswot.executors); results do not depend on it."
+    )
+    workers_per_job: int = Field(
+        1, ge=1, le=1024, description="Worker processes of each job (process, ray); a request's default concurrency."
+    )
+    ray_address: Optional[str] = Field(None, description="A running Ray cluster for the ray executor; unset: a local Ray.")
+    max_concurrency: int = Field(256, ge=1, description="Most candidates a search request may keep in flight.")
 
     max_evaluations: int = Field(5000, ge=1, description="Upper bound of evaluations and of population.")
     max_batch_size: int = Field(256, ge=2)
@@ -54,7 +62,7 @@ class Settings(BaseSettings):
         description="The only directory probe data files are read from over the API; unset: only synthetic probe data.",
     )
 
-    @field_validator("api_key", "database_url", "teacher_dir", "data_dir", mode="before")
+    @field_validator("api_key", "database_url", "teacher_dir", "data_dir", "ray_address", mode="before")
     @classmethod
     def empty_is_unset(cls, value):
         # `DISWOT_API_KEY=` in a compose file or shell means "no key", not "the empty key".

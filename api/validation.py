@@ -26,10 +26,14 @@ PROBE_SOURCE_KINDS = ("npz", "cifar", "folder")  # the `KIND:PATH` prefixes of d
 
 
 def search_config(values: dict[str, Any], settings: Settings) -> SearchConfig:
-    """The validated SearchConfig of a search request, with server files resolved to absolute paths."""
+    """The validated SearchConfig of a search request, with server files resolved to absolute paths and, unless
+    the request sets it, the concurrency of this server's workers per job (stored with the job: a resumed job
+    keeps it)."""
+    if values.get("concurrency") is None:
+        values = {**values, "concurrency": settings.workers_per_job}
     config = SearchConfig.from_dict({**values, **server_files(values, settings)})
     space = get_space(config.space)
-    if config.strategy == "exhaustive" and space.size() > settings.max_evaluations:
+    if config.evaluation_limit is None and space.size() > settings.max_evaluations:
         raise FieldError(
             "strategy",
             f"exhaustive search scores every candidate of {space.name} (up to {space.size()}), more than this "

@@ -1,4 +1,6 @@
-"""The worker pool: searches run on a few threads outside the request path (torch releases the GIL).
+"""The worker pool: searches run on a few threads outside the request path (torch releases the GIL), each
+scoring its candidates on the executor the settings name (`DISWOT_EXECUTOR`, `DISWOT_WORKERS_PER_JOB`,
+`DISWOT_RAY_ADDRESS`); a cancelled job stops the work it has in flight there.
 
 At start, jobs a crash left running are queued again and every queued job is started in creation order; a job
 resumed this way replays its stored evaluations and ends with the result of an uninterrupted run. A shutdown
@@ -20,6 +22,7 @@ from api.settings import Settings
 from api.store import SqlEvaluationStore
 from api.validation import allowed_dirs
 from diswot.errors import DiswotError
+from diswot.executors import make_executor
 from diswot.student_search import SearchCancelled, SearchConfig, SearchProgress, search
 
 logger = logging.getLogger(__name__)
@@ -72,9 +75,15 @@ class SearchWorkerPool:
         progress = ProgressWriter(self.jobs, job_id)
         try:
             try:
+                search_config = SearchConfig.from_dict(config)
                 result = search(
-                    SearchConfig.from_dict(config),
+                    search_config,
                     store=SqlEvaluationStore(self.database, job_id),
+                    executor=make_executor(
+                        self.settings.executor, self.settings.workers_per_job,
+                        self.settings.ray_address if self.settings.executor == "ray" else None,
+                        device=search_config.device,
+                    ),
                     on_progress=progress,
                     should_stop=lambda: self.stopping.is_set() or self.jobs.cancel_requested(job_id),
                     **allowed_dirs(config, self.settings),  # this server's directories now, not at submission

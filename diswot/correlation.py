@@ -29,11 +29,10 @@ import numpy as np
 from scipy import stats
 
 from diswot.errors import DiswotError
-from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.probe_data import ProbeDataSpec
 from diswot.proxies import get_proxy, list_proxies, resolve_proxy_name
 from diswot.proxies.ensemble import nan_as_worst, ranks_within_set, split_proxy_list
-from diswot.scorer import Scorer
-from diswot.teachers import load_teacher
+from diswot.scoring_setup import ScoringSetup
 from search_spaces import get_space
 
 TOP_FRACTION = 0.05
@@ -351,14 +350,10 @@ def correlate(
     to_score, ensembles = split_proxy_list(names)
     parsed = [(arch, search_space.parse(arch), value) for arch, value in rows]
     data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
-    teacher_model = None if teacher is None else load_teacher(
-        teacher, num_classes, checkpoint=checkpoint, seed=seed, init=init
-    )
-    probe = load_probe_batch(data_spec, num_classes)
-    scorer = Scorer(
-        teacher_model, probe, to_score, seed=seed, init=init, device=device, num_classes=num_classes, inits=inits,
-        shared_init=shared_init,
-    )
+    scorer = ScoringSetup(
+        teacher, num_classes=num_classes, probe=data_spec, proxies=tuple(to_score), seed=seed, init=init,
+        inits=inits, shared_init=shared_init, device=device, checkpoint=checkpoint,
+    ).build_scorer()
 
     canonical_of = [search_space.canonical(arch) for _, arch, _ in parsed]
     distinct = list(dict.fromkeys(canonical_of))

@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
 from diswot.calibration import Calibration
 from diswot.candidate import CandidateContext, TeacherState
+from diswot.candidate_score import CandidateScore
 from diswot.devices import resolve_device
 from diswot.errors import DiswotError
 from diswot.initialisation import check_init_scheme
@@ -27,25 +27,6 @@ from diswot.probe_data import ProbeBatch
 from diswot.proxies import Proxy, get_proxy
 from diswot.teachers import Teacher
 from search_spaces import Cost, SearchSpace
-
-
-@dataclass
-class CandidateScore:
-    """One scored candidate: `score` is the first proxy's value; every score is higher-is-better."""
-
-    space: str
-    arch: str
-    canonical: str
-    score: float
-    scores: dict[str, float]
-    terms: dict[str, float] = field(default_factory=dict)
-    params: int = 0
-    flops: int = 0
-    seconds: float = 0.0
-    score_spread: float = 0.0  # standard deviation of `score` over the inits it is the mean of
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Scorer:

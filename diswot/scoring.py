@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.probe_data import ProbeDataSpec
 from diswot.proxies import DEFAULT_PROXY
-from diswot.scorer import CandidateScore, Scorer
-from diswot.teachers import load_teacher
+from diswot.scorer import CandidateScore
+from diswot.scoring_setup import ScoringSetup
 from search_spaces import get_space
 
 
@@ -44,14 +44,11 @@ def score(
     search_space = get_space(space)
     parsed = [search_space.parse(arch) for arch in archs]
     data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
-    teacher_model = load_teacher(
-        teacher, num_classes, checkpoint=checkpoint, seed=seed, init=init, allowed_dir=allowed_teacher_dir,
-        image_size=data_spec.image_size,
-    )
-    probe = load_probe_batch(data_spec, num_classes, allowed_dir=allowed_data_dir)
-    scorer = Scorer(
-        teacher_model, probe, proxies, seed=seed, init=init, device=device, inits=inits, shared_init=shared_init
-    )
+    scorer = ScoringSetup(
+        teacher, num_classes=num_classes, probe=data_spec, proxies=proxies, seed=seed, init=init, inits=inits,
+        shared_init=shared_init, device=device, checkpoint=checkpoint, allowed_teacher_dir=allowed_teacher_dir,
+        allowed_data_dir=allowed_data_dir,
+    ).build_scorer()
     results = []
     for arch in parsed:
         if should_stop is not None and should_stop():

@@ -176,6 +176,12 @@ def search_request_model(settings: Settings) -> type[BaseModel]:
             int,
             bounded("confirm_inits", 0, settings.max_inits, "Inits of the confirm stage; students rank by their mean"),
         ),
+        concurrency=(
+            Optional[int],
+            Field(None, ge=1, le=settings.max_concurrency,
+                  description=f"Candidates in flight; the result depends on it (default: this server's workers per "
+                  f"job, {settings.workers_per_job}; at most {settings.max_concurrency} here)."),
+        ),
     )
 
 

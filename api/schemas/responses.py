@@ -78,6 +78,9 @@ class SearchResultBody(BaseModel):
     calibrations: dict[str, Any] = Field(
         default_factory=dict, description="Per 'space/proxy': the reference scales a calibrated proxy used."
     )
+    executor: dict[str, Any] = Field(
+        default_factory=dict, description="Where it was scored: executor kind, workers and the devices used."
+    )
 
 
 class ScoreResponse(BaseModel):

@@ -9,8 +9,17 @@ import torch
 import typer
 
 from diswot.cli.app import app
+from diswot.cli.executor_options import (
+    CONCURRENCY_OPTION,
+    EXECUTOR_OPTION,
+    GPUS_PER_WORKER_OPTION,
+    RAY_ADDRESS_OPTION,
+    WORKERS_OPTION,
+    optional_concurrency,
+)
 from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
 from diswot.cli.progress import search_progress_bar
+from diswot.executors import make_executor
 from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY
 from diswot.student_search import SearchConfig, SearchResult, read_student_spec, script_student
 from diswot.student_search.config import DEFAULT_CONFIRM_INITS, DEFAULT_CONFIRM_TOP
@@ -69,8 +78,14 @@ def search_command(
     confirm_inits: int = typer.Option(
         DEFAULT_CONFIRM_INITS, help="Random inits of the confirm stage; the students rank by their mean."
     ),
+    executor: str = EXECUTOR_OPTION,
+    workers: Optional[int] = WORKERS_OPTION,
+    concurrency: Optional[int] = CONCURRENCY_OPTION,
+    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
+    gpus_per_worker: Optional[float] = GPUS_PER_WORKER_OPTION,
 ) -> None:
     """Search a space for the students to distil the teacher into."""
+    scoring = make_executor(executor, workers, ray_address, gpus_per_worker, device)
     config = SearchConfig.from_dict(
         dict(
             teacher=teacher, space=space, num_classes=num_classes, strategy=strategy, evaluations=evaluations,
@@ -78,12 +93,13 @@ def search_command(
             min_params=min_params, max_params=max_params, max_flops=max_flops, data=data, batch_size=batch_size,
             image_size=image_size, seed=seed, search_seed=search_seed, init=init, inits=inits, shared_init=shared_init,
             device=device, checkpoint=checkpoint, top_k=top_k, confirm_top=confirm_top, confirm_inits=confirm_inits,
+            concurrency=optional_concurrency(concurrency, scoring.workers),
         )
     )
-    total = None if strategy == "exhaustive" else evaluations
+    total = config.evaluation_limit
     bar, update = search_progress_bar(total, "search")
     with bar:
-        result = search_in_folder(config, out, on_progress=update)
+        result = search_in_folder(config, out, on_progress=update, executor=scoring)
     print_ranking(result)
     typer.echo(f"run folder: {out}")
 

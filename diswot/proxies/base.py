@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal, Optional
 
 if TYPE_CHECKING:
     from diswot.candidate import CandidateContext
+    from diswot.scorer import Scorer
+    from search_spaces import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class Proxy:
     needs_grad: bool
     reference: str
     summary: str
+    # For a proxy that standardises against a calibration: measures it on the scorer (`calibrate(scorer, space)`),
+    # so that a search can measure it once and ship it to its workers (`diswot.scoring_setup`).
+    calibrate: Optional[Callable[["Scorer", "SearchSpace"], object]] = None
 
     def describe(self) -> dict:
         return {

@@ -78,7 +78,11 @@ def fitness(calibration: Calibration, values: Mapping[str, float], weights: Mapp
 
 def calibration_for(candidate: CandidateContext) -> Calibration:
     """The scorer's calibration of every component on the reference sample of the candidate's space."""
-    scorer, space = candidate.scorer, candidate.space
+    return calibration_on(candidate.scorer, candidate.space)
+
+
+def calibration_on(scorer, space) -> Calibration:
+    """`scorer`'s calibration of every component on the reference sample of `space`, measured once per scorer."""
 
     def measure() -> Calibration:
         reference = reference_sample(space, REFERENCE_SIZE, scorer.seed)
@@ -102,5 +106,6 @@ register_proxy(
         needs_grad=True,
         reference=f"{PAPER}; {SYNFLOW_REFERENCE}",
         summary="calibrated sum of DisWOT semantic and relation similarity, log params and log SynFlow (the default)",
+        calibrate=calibration_on,
     )
 )

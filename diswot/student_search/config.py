@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Optional
 
-from diswot.devices import resolve_device
-from diswot.errors import DiswotError, FieldError
-from diswot.initialisation import check_init_scheme
+from diswot.errors import DiswotError, FieldError, in_field
 from diswot.probe_data import ProbeDataSpec
-from diswot.proxies import DEFAULT_PROXY, get_proxy, resolve_proxy_name
-from diswot.scorer import check_inits, check_shared_init
+from diswot.proxies import DEFAULT_PROXY
+from diswot.scoring_setup import ScoringSetup
 from diswot.student_search.budget import Budget, parse_count
 from diswot.student_search.strategies import get_strategy
-from diswot.teachers import TORCHSCRIPT_SUFFIXES, check_network_spec
 from search_spaces import get_space
 
 OBJECTIVES = ("params", "flops")
@@ -56,6 +53,9 @@ class SearchConfig:
     # inits, and the students are ranked by that mean (one init's ranking of the top is partly init luck).
     confirm_top: int = DEFAULT_CONFIRM_TOP
     confirm_inits: int = DEFAULT_CONFIRM_INITS
+    # Candidates in flight at once: the strategy is told each result in the order it asked, so the result depends
+    # on this and the seeds, never on how many workers score them (see `runner`). Stored requests predate it: 1.
+    concurrency: int = 1
 
     @property
     def confirms(self) -> bool:
@@ -86,7 +86,12 @@ class SearchConfig:
     def students_kept(self) -> Optional[int]:
         if self.top_k is not None:
             return self.top_k
-        return None if self.strategy == "exhaustive" else DEFAULT_TOP_K
+        return None if get_strategy(self.strategy).enumerates else DEFAULT_TOP_K
+
+    @property
+    def evaluation_limit(self) -> Optional[int]:
+        """Distinct feasible candidates scored at most (None: the strategy walks the whole space)."""
+        return None if get_strategy(self.strategy).enumerates else self.evaluations
 
     @property
     def strategy_seed(self) -> int:
@@ -95,6 +100,19 @@ class SearchConfig:
     def probe_spec(self) -> ProbeDataSpec:
         return ProbeDataSpec(source=self.data, batch_size=self.batch_size, image_size=self.image_size, seed=self.seed)
 
+    def scoring_setup(self, allowed_teacher_dir: Optional[str] = None,
+                      allowed_data_dir: Optional[str] = None) -> ScoringSetup:
+        """How this search's candidates are scored (validated: a wrong field raises FieldError naming it)."""
+        try:
+            probe = self.probe_spec()
+        except DiswotError as error:
+            raise FieldError("data", str(error)) from None
+        return ScoringSetup(
+            teacher=self.teacher, num_classes=self.num_classes, probe=probe, proxies=tuple(self.proxies),
+            seed=self.seed, init=self.init, inits=self.inits, shared_init=self.shared_init, device=self.device,
+            checkpoint=self.checkpoint, allowed_teacher_dir=allowed_teacher_dir, allowed_data_dir=allowed_data_dir,
+        )
+
     def validate(self) -> None:
         """Check every field; raise DiswotError naming the field that is wrong and what is valid."""
         self.min_params = parse_count(self.min_params, "min_params")
@@ -102,24 +120,17 @@ class SearchConfig:
         self.max_flops = parse_count(self.max_flops, "max_flops")
         if isinstance(self.proxies, str):
             self.proxies = [name.strip() for name in self.proxies.split(",") if name.strip()]
-        if isinstance(self.proxies, list):
-            self.proxies = [resolve_proxy_name(name) if isinstance(name, str) else name for name in self.proxies]
-        _in_field("space", lambda: get_space(self.space))
-        _in_field("strategy", lambda: get_strategy(self.strategy))
-        _in_field("proxies", lambda: [get_proxy(name) for name in self.proxies] or _fail("at least one proxy is needed"))
-        _in_field("init", lambda: check_init_scheme(self.init))
-        _in_field("inits", lambda: check_inits(self.inits))
-        _in_field("shared_init", lambda: check_shared_init(self.shared_init))
-        _in_field("device", lambda: resolve_device(self.device))
-        _in_field("min_params", lambda: self.budget)
-        _in_field("data", self.probe_spec)
+        in_field("space", lambda: get_space(self.space))
+        in_field("strategy", lambda: get_strategy(self.strategy))
         for name, low in (("num_classes", 2), ("evaluations", 1), ("population", 2), ("sample_size", 1), ("top_k", 1),
-                          ("confirm_top", 0), ("confirm_inits", 0)):
+                          ("confirm_top", 0), ("confirm_inits", 0), ("concurrency", 1)):
             value = getattr(self, name)
             if name == "top_k" and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise FieldError(name, f"must be an integer >= {low}, got {value!r}")
+        self.proxies = list(self.scoring_setup().proxies)
+        in_field("min_params", lambda: self.budget)
         if self.sample_size > self.population:
             raise FieldError("sample_size", f"{self.sample_size} must not exceed population ({self.population})")
         for name in ("crossover_rate", "mutation_rate"):
@@ -128,18 +139,4 @@ class SearchConfig:
                 raise FieldError(name, f"must be a probability in [0, 1], got {value!r}")
         if self.objective not in OBJECTIVES:
             raise FieldError("objective", f"must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        if not any(self.teacher.endswith(suffix) for suffix in TORCHSCRIPT_SUFFIXES):
-            _in_field("teacher", lambda: check_network_spec(self.teacher))
 
-
-def _fail(message: str):
-    raise DiswotError(message)
-
-
-def _in_field(name: str, check) -> None:
-    try:
-        check()
-    except FieldError:
-        raise
-    except DiswotError as error:
-        raise FieldError(name, str(error)) from None

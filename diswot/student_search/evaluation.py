@@ -12,7 +12,9 @@ class Evaluation:
 
     An infeasible candidate is recorded (so a resumed run need not rebuild it) but not scored. The confirm stage
     stores its re-scoring of a finalist as a second record of the same candidate with `stage` "confirm": there
-    `score` is the mean over the confirm stage's inits and `score_spread` their standard deviation.
+    `score` is the mean over the confirm stage's inits and `score_spread` their standard deviation. A candidate
+    that could not be scored for its own reasons (out of memory at every batch size) keeps the reason in
+    `failure` and scores -inf.
     """
 
     canonical: str
@@ -26,6 +28,7 @@ class Evaluation:
     seconds: float = 0.0
     stage: str = "search"  # or "confirm"
     score_spread: float = 0.0
+    failure: Optional[str] = None  # why it could not be scored (then `score` is -inf, the worst)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -97,6 +97,8 @@ class SearchResult:
     best_scores: list[float] = field(default_factory=list)  # best score after each feasible evaluation
     # Per "space/proxy": the robust scales a calibrated proxy standardised its terms with (diswot.calibration).
     calibrations: dict[str, Any] = field(default_factory=dict)
+    # Where it was scored: the executor's kind, its workers and the devices they scored on (diswot.executors).
+    executor: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +112,7 @@ class SearchResult:
             "diswot_version": self.diswot_version,
             "best_scores": self.best_scores,
             "calibrations": self.calibrations,
+            "executor": self.executor,
         }
 
     @classmethod
@@ -125,6 +128,7 @@ class SearchResult:
             diswot_version=values["diswot_version"],
             best_scores=values.get("best_scores", []),
             calibrations=values.get("calibrations", {}),
+            executor=values.get("executor", {}),
         )
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Callable, Optional
 
 from diswot.errors import DiswotError
+from diswot.executors import Executor
 from diswot.student_search.config import SearchConfig
 from diswot.student_search.plots import plotting_available, write_plots
 from diswot.student_search.result import SearchResult
@@ -27,7 +29,9 @@ def open_run_folder(folder: Path, config: SearchConfig) -> JsonlStore:
     request_path = folder / "request.json"
     request = config.to_dict()
     if request_path.exists():
-        stored = json.loads(request_path.read_text())
+        # A field added since the folder was written has its default there (e.g. `concurrency`: 1).
+        defaults = {f.name: f.default for f in fields(SearchConfig) if f.default is not MISSING}
+        stored = {**defaults, **json.loads(request_path.read_text())}
         differing = sorted(key for key in set(stored) | set(request) if stored.get(key) != request.get(key))
         if differing:
             name = differing[0]
@@ -58,11 +62,12 @@ def write_run_folder(result: SearchResult, folder: Path) -> list[Path]:
 
 
 def search_in_folder(
-    config: SearchConfig, folder: Path, on_progress: Optional[Callable[[SearchProgress], None]] = None
+    config: SearchConfig, folder: Path, on_progress: Optional[Callable[[SearchProgress], None]] = None,
+    executor: Optional[Executor] = None,
 ) -> SearchResult:
     """Run (or resume) `config` with its store in `folder`, then write the result files there."""
     config.validate()
     store = open_run_folder(folder, config)
-    result = search(config, store=store, on_progress=on_progress)
+    result = search(config, store=store, on_progress=on_progress, executor=executor)
     write_run_folder(result, folder)
     return result

@@ -1,7 +1,8 @@
-"""`diswot.student_search`: the search loop. Request -> strategy asks -> scorer (cached, stored) -> strategy is told.
+"""`diswot.student_search`: the search loop. Request -> strategy asks -> executor scores (cached, stored) ->
+strategy is told, with `concurrency` candidates in flight, told in the order they were asked for.
 
 Every candidate is scored at most once (cached by canonical architecture) and appended to the store as soon as
-it is evaluated. A run resumed from its store replays the same trajectory (the strategy's choices follow from
+it is told. A run resumed from its store replays the same trajectory (the strategy's choices follow from
 its seed and the scores it is told), taking stored evaluations instead of scoring again, so it ends with the
 result an uninterrupted run gives. The confirm stage then scores the best candidates again with more inits and
 ranks the students by that mean; its records are stored too, so a run stopped inside it resumes there.
@@ -10,22 +11,21 @@ ranks the students by that mean; its records are stored too, so a run stopped in
 from __future__ import annotations
 
 import math
-import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import diswot
 from diswot.errors import DiswotError
-from diswot.probe_data import load_probe_batch
-from diswot.scorer import Scorer
+from diswot.executors import Executor, InProcessExecutor, ScoringOutcome, ScoringTask
+from diswot.scoring_setup import measured_calibrations
 from diswot.student_search.config import SearchConfig
 from diswot.student_search.evaluation import Evaluation
 from diswot.student_search.result import SearchResult, StudentSpec, pareto_front
 from diswot.student_search.store import EvaluationStore, MemoryStore
 from diswot.student_search.strategies import get_strategy
-from diswot.teachers import load_teacher
 from search_spaces import SearchSpace, get_space
 
 # A strategy that proposes this many candidates in a row without a new one has exhausted what it can reach.
@@ -39,6 +39,17 @@ class SearchProgress:
     best_score: Optional[float]
     elapsed: float
     stage: str = "search"  # "confirm" while the best candidates are scored again; evaluations counts them then
+
+
+def evaluation_of(outcome: ScoringOutcome, canonical: str, arch: str, cost, stage: str = "search") -> Evaluation:
+    """The evaluation of a scored candidate (`cost`: anything with params and flops). A candidate that could not be
+    scored for its own reasons is recorded with the reason and the worst score, so the search goes on."""
+    record = outcome.score
+    if record is None:
+        return Evaluation(canonical, arch, cost.params, cost.flops, True, -math.inf,
+                          stage=stage, failure=outcome.failure)
+    return Evaluation(canonical, arch, cost.params, cost.flops, True, record.score, record.scores, record.terms,
+                      record.seconds, stage=stage, score_spread=record.score_spread)
 
 
 class SearchCancelled(Exception):
@@ -62,13 +73,15 @@ def search(
     should_stop: Callable[[], bool] | None = None,
     allowed_teacher_dir: str | Path | None = None,
     allowed_data_dir: str | Path | None = None,
+    executor: Executor | None = None,
     **fields: Any,
 ) -> SearchResult:
     """Run a search: `diswot.student_search(teacher="resnet56", space="nb201", max_params="0.5M", evaluations=200)`.
 
     Everything is validated before the first candidate is scored; a budget no candidate can meet fails early.
     With `allowed_teacher_dir` / `allowed_data_dir`, teacher files and probe data are read only from inside
-    those directories (every file resolved as it is read, see `diswot.file_access`).
+    those directories (every file resolved as it is read, see `diswot.file_access`). `executor` scores the
+    candidates (default: this process, see `diswot.executors`); it does not change the result.
     """
     if config is None:
         config = SearchConfig.from_dict(fields)
@@ -80,61 +93,109 @@ def search(
     space = get_space(config.space)
     if not config.budget.unlimited:
         check_budget_reachable(config, space)
-    teacher = load_teacher(
-        config.teacher, config.num_classes, checkpoint=config.checkpoint, seed=config.seed, init=config.init,
-        allowed_dir=allowed_teacher_dir, image_size=config.image_size,
-    )
-    probe = load_probe_batch(config.probe_spec(), config.num_classes, allowed_dir=allowed_data_dir)
-    scorer = Scorer(
-        teacher, probe, config.proxies, seed=config.seed, init=config.init, device=config.device, inits=config.inits,
-        shared_init=config.shared_init,
-    )
-    strategy = get_strategy(config.strategy)(space, config, random.Random(config.strategy_seed))
-    return SearchLoop(config, space, scorer, strategy, store, on_progress, should_stop).run()
+    setup = config.scoring_setup(allowed_teacher_dir, allowed_data_dir)
+    scorer = setup.build_scorer()
+    # Measured here, once, and shipped to every worker: all of them then standardise against the same scales.
+    setup = setup.with_calibrations(measured_calibrations(scorer, space))
+    strategy = get_strategy(config.strategy).for_search(space, config)
+    executor = executor if executor is not None else InProcessExecutor()
+    executor.start(setup, scorer)
+    try:
+        return SearchLoop(config, space, scorer, strategy, store, executor, on_progress, should_stop).run()
+    except BaseException:
+        executor.cancel()  # stop the work in flight: nobody will take its outcomes
+        raise
+    finally:
+        executor.close()
+
+
+@dataclass
+class _InFlight:
+    """A candidate asked for, in the order it was asked for; `new` when it is scored (not stored nor repeated)."""
+
+    arch: Any
+    canonical: str
+    evaluation: Optional[Evaluation]  # known when it was asked for: stored, outside the budget, or scored before
+    new: bool = False
+    cost: Any = None
+
+    @property
+    def repeat(self) -> bool:
+        """Asked for again while it was in flight or after it was told: it takes the first one's evaluation."""
+        return self.evaluation is None and not self.new
 
 
 class SearchLoop:
-    def __init__(self, config, space, scorer, strategy, store, on_progress, should_stop):
+    """The strategy keeps `config.concurrency` candidates in flight and is told each evaluation in the order it
+    asked for them, so the search depends on the seeds and the concurrency only, never on the executor, the
+    number of workers or which worker finished first. Every evaluation is stored as it is told."""
+
+    def __init__(self, config, space, scorer, strategy, store, executor, on_progress, should_stop):
         self.config = config
         self.space = space
         self.scorer = scorer
         self.strategy = strategy
         self.store = store
+        self.executor = executor
         self.on_progress = on_progress
         self.should_stop = should_stop
         stored = store.load()
         self.known: dict[str, Evaluation] = {e.canonical: e for e in stored if e.stage == "search"}
         self.confirmed: dict[str, Evaluation] = {e.canonical: e for e in stored if e.stage == "confirm"}
         self.history: list[Evaluation] = []
-        self.seen: set[str] = set()
+        self.seen: set[str] = set()  # in the history or in flight
         self.best_scores: list[float] = []
+        self.feasible_in_flight = 0
         self.started = time.perf_counter()
 
-    def evaluate(self, arch: Any) -> Evaluation:
-        candidate = self.scorer.candidate(self.space, arch)
-        cost = candidate.cost
-        arch_text = self.space.format(arch)
-        if not self.config.budget.admits(cost):
-            return Evaluation(candidate.canonical, arch_text, cost.params, cost.flops, feasible=False)
-        record = self.scorer.score_candidate(candidate)
-        return Evaluation(
-            candidate.canonical, arch_text, cost.params, cost.flops, True, record.score, record.scores, record.terms, record.seconds
-        )
+    def ask_into(self, window: deque) -> bool:
+        """Fill the window up to the concurrency; False when the strategy has nothing to propose."""
+        limit = self.strategy.evaluation_limit
+        while len(window) < self.config.concurrency:
+            if limit is not None and len(self.best_scores) + self.feasible_in_flight >= limit:
+                return True
+            archs = self.strategy.ask(self.config.concurrency - len(window))
+            if not archs:
+                return False
+            for arch in archs:
+                window.append(self.submit(arch))
+        return True
 
-    def lookup_or_evaluate(self, arch: Any) -> Evaluation:
+    def submit(self, arch: Any) -> _InFlight:
+        """The candidate's entry in the window; only a feasible candidate never seen before goes to the executor."""
         canonical = self.space.canonical(arch)
-        evaluation = self.known.get(canonical)
+        if canonical in self.seen:
+            return _InFlight(arch, canonical, None)  # a repeat: told the first one's evaluation
+        self.seen.add(canonical)
+        stored = self.known.get(canonical)
+        if stored is not None:
+            self.feasible_in_flight += stored.feasible
+            return _InFlight(arch, canonical, stored)
+        cost = self.scorer.candidate(self.space, arch).cost
+        if not self.config.budget.admits(cost):
+            evaluation = Evaluation(canonical, self.space.format(arch), cost.params, cost.flops, feasible=False)
+            return _InFlight(arch, canonical, evaluation, new=True)
+        self.executor.submit(ScoringTask(self.space.name, canonical))
+        self.feasible_in_flight += 1
+        return _InFlight(arch, canonical, None, new=True, cost=cost)
+
+    def receive(self, entry: _InFlight) -> Evaluation:
+        """The entry's evaluation, stored and recorded in the history when it is the candidate's first."""
+        if entry.repeat:
+            return self.known[entry.canonical]  # a repeat of a candidate told before
+        evaluation = entry.evaluation
         if evaluation is None:
-            evaluation = self.evaluate(arch)
+            outcome = self.executor.next_outcome()
+            evaluation = evaluation_of(outcome, entry.canonical, self.space.format(entry.arch), entry.cost)
+        if entry.new:
             self.store.append(evaluation)
-            self.known[canonical] = evaluation
-        if canonical not in self.seen:
-            self.seen.add(canonical)
-            self.history.append(evaluation)
-            if evaluation.feasible:
-                best = max(self.best_scores[-1], evaluation.score) if self.best_scores else evaluation.score
-                self.best_scores.append(best)
-                self.report()
+            self.known[entry.canonical] = evaluation
+        self.history.append(evaluation)
+        if evaluation.feasible:
+            self.feasible_in_flight -= 1
+            best = max(self.best_scores[-1], evaluation.score) if self.best_scores else evaluation.score
+            self.best_scores.append(best)
+            self.report()
         return evaluation
 
     def report(self) -> None:
@@ -144,26 +205,20 @@ class SearchLoop:
             self.on_progress(SearchProgress(len(self.best_scores), self.strategy.evaluation_limit, best, elapsed))
 
     def run(self) -> SearchResult:
-        limit = self.strategy.evaluation_limit
-        stop_reason, proposals_since_new = "evaluations reached", 0
-        while limit is None or len(self.best_scores) < limit:
+        stop_reason, told_since_new = "evaluations reached", 0
+        window: deque[_InFlight] = deque()
+        while True:
             if self.should_stop is not None and self.should_stop():
                 raise SearchCancelled()
-            archs = self.strategy.ask()
-            if not archs:
-                stop_reason = "space exhausted"
+            proposing = self.ask_into(window)
+            if not window:
+                if not proposing:
+                    stop_reason = "space exhausted"
                 break
-            seen_before = len(self.seen)
-            evaluations = []
-            for arch in archs:
-                evaluations.append(self.lookup_or_evaluate(arch))
-                if limit is not None and len(self.best_scores) >= limit:
-                    break
-            if len(evaluations) < len(archs):
-                break  # the budget ran out inside this batch: nothing more will be asked
-            self.strategy.tell(archs, evaluations)
-            proposals_since_new = 0 if len(self.seen) > seen_before else proposals_since_new + len(archs)
-            if proposals_since_new >= STALL_PROPOSALS:
+            entry = window.popleft()
+            self.strategy.tell([entry.arch], [self.receive(entry)])
+            told_since_new = told_since_new + 1 if entry.repeat else 0
+            if told_since_new >= STALL_PROPOSALS:
                 stop_reason = f"no new candidate in {STALL_PROPOSALS} proposals (the reachable space is exhausted)"
                 break
         if not self.best_scores:
@@ -183,16 +238,15 @@ class SearchLoop:
         if not self.config.confirms:
             return {}
         finalists = self.finalists()
+        missing = [f for f in finalists if f.canonical not in self.confirmed]
+        for finalist in missing:
+            self.executor.submit(ScoringTask(self.space.name, finalist.canonical, self.config.confirm_inits))
         for done, finalist in enumerate(finalists, start=1):
             if self.should_stop is not None and self.should_stop():
                 raise SearchCancelled()
             if finalist.canonical not in self.confirmed:
-                candidate = self.scorer.candidate(self.space, finalist.canonical)
-                record = self.scorer.score_candidate(candidate, inits=self.config.confirm_inits)
-                evaluation = Evaluation(
-                    finalist.canonical, finalist.arch, finalist.params, finalist.flops, True, record.score,
-                    record.scores, record.terms, record.seconds, stage="confirm", score_spread=record.score_spread,
-                )
+                evaluation = evaluation_of(self.executor.next_outcome(), finalist.canonical, finalist.arch, finalist,
+                                           stage="confirm")
                 self.store.append(evaluation)
                 self.confirmed[finalist.canonical] = evaluation
             if self.on_progress is not None:
@@ -220,6 +274,7 @@ class SearchLoop:
             diswot_version=diswot.__version__,
             best_scores=self.best_scores,
             calibrations={f"{space}/{key}": c.to_dict() for (space, key), c in self.scorer.calibrations.items()},
+            executor=self.executor.describe(),
         )
 
     def spec(self, evaluation: Evaluation, rank: int = 0, confirmed: Evaluation | None = None) -> StudentSpec:

@@ -1,15 +1,17 @@
 """Aging (regularized) evolution, as DisWOT searches: Real et al., "Regularized Evolution for Image Classifier
-Architecture Search", AAAI 2019.
+Architecture Search", AAAI 2019, in its asynchronous form: each free slot gets a child of the population as it
+stands, while other candidates are still being scored.
 
 A population of `population` candidates; each cycle samples `sample_size` of them, mutates the best of the
-sample, adds the child and removes the oldest member. A child that repeats an evaluated architecture is mutated
-further (`mutate_away_duplicates`): a cached repeat costs nothing here, so once the best member's one-edge
-neighbours are all known, plain mutation would only re-propose them and the search would stall.
+sample, adds the child and removes the oldest member. A child that repeats an architecture already asked for is
+mutated further (`mutate_away_duplicates`): a cached repeat costs nothing here, so once the best member's
+one-edge neighbours are all known, plain mutation would only re-propose them and the search would stall.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 from deap import tools
 
@@ -23,32 +25,52 @@ from diswot.student_search.strategies.base import (
 from diswot.student_search.strategies.deap_setup import Individual, private_random
 
 
+@dataclass(frozen=True)
+class AgingSettings:
+    evaluations: int
+    population: int
+    sample_size: int
+
+
 class AgingEvolution(Strategy):
     name = "aging"
     summary = "regularized evolution: tournament of sample_size, mutate the winner, the oldest dies"
+    Settings = AgingSettings
 
-    def __init__(self, space, config, rng):
-        super().__init__(space, config, rng)
+    def __init__(self, space, settings, rng):
+        super().__init__(space, settings, rng)
         self.population: deque = deque()
-        self.evaluated: set[str] = set()
+        self.proposed: set[str] = set()  # every architecture asked for, told or still in flight
+        self.in_flight = 0
 
-    def ask(self):
-        missing = self.config.population - len(self.population)
-        if missing > 0:
-            return [self.space.sample(self.rng) for _ in range(missing)]
-        sample = self.rng.sample(list(self.population), self.config.sample_size)
+    def ask(self, count):
+        archs = []
+        while len(archs) < count:
+            if self.settings.population - len(self.population) - self.in_flight - len(archs) > 0:
+                arch = self.space.sample(self.rng)
+            elif len(self.population) >= self.settings.sample_size:
+                arch = self.child()
+            else:
+                break  # the first population is still in flight: too few members to sample a tournament from
+            self.proposed.add(self.space.canonical(arch))
+            archs.append(arch)
+        self.in_flight += len(archs)
+        return archs
+
+    def child(self):
+        sample = self.rng.sample(list(self.population), self.settings.sample_size)
         parent = tools.selBest(sample, 1)[0]
         child = Individual([self.space.mutate(parent[0], self.rng)])
         with private_random(self.rng):
-            mutate_away_duplicates([child], self.evaluated, self.space)
-        return [child[0]]
+            mutate_away_duplicates([child], self.proposed, self.space)
+        return child[0]
 
     def tell(self, archs, evaluations):
-        self.evaluated.update(evaluation.canonical for evaluation in evaluations)
+        self.in_flight -= len(archs)
         for arch, evaluation in zip(archs, evaluations):
             individual = Individual([arch])
             individual.evaluation = evaluation
             individual.fitness.values = score_of(individual) if is_feasible(individual) else (INFEASIBLE_SCORE,)
             self.population.append(individual)
-            if len(self.population) > self.config.population:
+            if len(self.population) > self.settings.population:
                 self.population.popleft()

@@ -2,6 +2,14 @@
 
 A strategy never scores anything itself; the search runner scores, caches and stores (Optuna's ask/tell).
 Everything a strategy decides follows from its RNG and what it was told, so a resumed run replays exactly.
+
+Asked for up to `count` candidates, a strategy proposes what it can decide now: the runner keeps that many in
+flight and tells each evaluation, in the order it was asked for, as soon as it is in (the asynchronous form of
+Real et al., AAAI 2019). A generational strategy that has proposed its whole generation returns [] until it is
+told the rest; [] with nothing in flight means it has nothing more to propose.
+
+Each strategy reads its own `Settings` (a small dataclass whose fields are named as `SearchConfig`'s), as
+Optuna's samplers take their own arguments.
 """
 
 from __future__ import annotations
@@ -9,7 +17,8 @@ from __future__ import annotations
 import abc
 import copy
 import random
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
 
 from deap import base, tools
 
@@ -26,23 +35,40 @@ INFEASIBLE_SCORE = float("-inf")
 DUPLICATE_RETRIES = 10
 
 
+@dataclass(frozen=True)
+class LimitedSettings:
+    evaluations: int  # distinct feasible candidates scored at most
+
+
 class Strategy(abc.ABC):
     name: str
     summary: str
+    Settings: ClassVar[type] = LimitedSettings
+    # Walks the whole space: no evaluation limit, and every student is kept in the result.
+    enumerates: ClassVar[bool] = False
 
-    def __init__(self, space: "SearchSpace", config: "SearchConfig", rng: random.Random):
+    def __init__(self, space: "SearchSpace", settings: Any, rng: random.Random):
         self.space = space
-        self.config = config
+        self.settings = settings
         self.rng = rng
+
+    @classmethod
+    def settings_of(cls, config: "SearchConfig") -> Any:
+        """This strategy's settings, taken from the search config's fields of the same names."""
+        return cls.Settings(**{f.name: getattr(config, f.name) for f in fields(cls.Settings)})
+
+    @classmethod
+    def for_search(cls, space: "SearchSpace", config: "SearchConfig") -> "Strategy":
+        return cls(space, cls.settings_of(config), random.Random(config.strategy_seed))
 
     @property
     def evaluation_limit(self) -> Optional[int]:
         """How many distinct feasible candidates the runner scores at most (None: until `ask` returns [])."""
-        return self.config.evaluations
+        return None if self.enumerates else self.settings.evaluations
 
     @abc.abstractmethod
-    def ask(self) -> list[Any]:
-        """Architectures to evaluate next; an empty list when the strategy has nothing more to propose."""
+    def ask(self, count: int) -> list[Any]:
+        """Up to `count` architectures to evaluate next ([]: none until told more, or nothing more to propose)."""
 
     @abc.abstractmethod
     def tell(self, archs: Sequence[Any], evaluations: Sequence[Evaluation]) -> None: ...
@@ -96,12 +122,11 @@ def mutate_away_duplicates(offspring: list, evaluated: set[str], space: "SearchS
 
 
 def assign_told_fitness(offspring: list, evaluations: Sequence[Evaluation], evaluate) -> None:
-    """Give the offspring that were asked for (those without a valid fitness) their told evaluations, in order."""
-    told = iter(evaluations)
-    for individual in offspring:
-        if not individual.fitness.valid:
-            individual.evaluation = next(told)
-            individual.fitness.values = evaluate(individual)
+    """Give the first offspring still without a valid fitness (asked for, in that order) the told evaluations."""
+    waiting = (individual for individual in offspring if not individual.fitness.valid)
+    for individual, evaluation in zip(waiting, evaluations):
+        individual.evaluation = evaluation
+        individual.fitness.values = evaluate(individual)
 
 
 def tournament_parents(population: list, count: int, tournament_size: int, rng: random.Random) -> list:

@@ -1,28 +1,31 @@
-"""Exhaustive enumeration: every architecture of a small space, one per canonical form."""
+"""Exhaustive enumeration: every architecture of a small space, one per canonical form. It has no evaluation
+limit (it ends when the space does) and the result keeps every student."""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 from diswot.student_search.strategies.base import Strategy
 
-CHUNK = 16
+
+@dataclass(frozen=True)
+class ExhaustiveSettings:
+    pass  # nothing to set: the space decides what is scored
 
 
 class Exhaustive(Strategy):
     name = "exhaustive"
     summary = "every candidate, one per canonical form (small spaces: S1 has 64, NB201 8,765)"
+    Settings = ExhaustiveSettings
+    enumerates = True
 
-    def __init__(self, space, config, rng):
-        super().__init__(space, config, rng)
+    def __init__(self, space, settings, rng):
+        super().__init__(space, settings, rng)
         self.remaining = iter(space.enumerate())
 
-    @property
-    def evaluation_limit(self):
-        return None
-
-    def ask(self):
-        return list(itertools.islice(self.remaining, CHUNK))
+    def ask(self, count):
+        return list(itertools.islice(self.remaining, count))
 
     def tell(self, archs, evaluations):
         pass

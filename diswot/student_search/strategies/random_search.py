@@ -10,8 +10,8 @@ class RandomSearch(Strategy):
     name = "random"
     summary = "uniform random samples"
 
-    def ask(self):
-        return [self.space.sample(self.rng)]
+    def ask(self, count):
+        return [self.space.sample(self.rng) for _ in range(count)]
 
     def tell(self, archs, evaluations):
         pass  # random search learns nothing from scores

@@ -1,0 +1,52 @@
+"""Where candidates are scored: one small interface over the current process, a local process pool and Ray.
+
+The search loop submits scoring tasks and takes their outcomes back in the order it submitted them, so what a
+search decides does not depend on which worker finished first. A worker builds its scorer once from the
+search's `ScoringSetup` (the teacher's statistics once per worker) and scores each task it is sent.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any
+
+from diswot.executors.tasks import ScoringOutcome, ScoringTask
+
+if TYPE_CHECKING:
+    from diswot.scorer import Scorer
+    from diswot.scoring_setup import ScoringSetup
+
+
+class Executor(abc.ABC):
+    """Scores tasks in parallel and hands their outcomes back in submission order."""
+
+    kind: str
+
+    def __init__(self, workers: int = 1):
+        self.workers = workers
+        self.devices: set[str] = set()  # where the outcomes handed back so far were scored
+
+    @abc.abstractmethod
+    def start(self, setup: "ScoringSetup", scorer: "Scorer") -> None:
+        """Get ready to score with `setup` (calibrations included); `scorer` is the caller's, built from it."""
+
+    @abc.abstractmethod
+    def submit(self, task: ScoringTask) -> None: ...
+
+    @abc.abstractmethod
+    def next_outcome(self) -> ScoringOutcome:
+        """The outcome of the oldest task submitted and not yet handed back (waits for it)."""
+
+    @abc.abstractmethod
+    def cancel(self) -> None:
+        """Drop every task in flight and stop the work on them (a cancelled search)."""
+
+    def close(self) -> None:
+        """Release the workers; the executor can be started again."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "workers": self.workers, "devices": sorted(self.devices)}
+
+    def handed_back(self, outcome: ScoringOutcome) -> ScoringOutcome:
+        self.devices.add(outcome.device)
+        return outcome

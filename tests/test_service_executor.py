@@ -1,0 +1,87 @@
+"""The service on a process pool (DISWOT_EXECUTOR=process): a job's result is the library's for the same request
+and concurrency, progress moves, and a cancelled job stops its worker processes."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the service needs the [service] extra")
+from fastapi.testclient import TestClient  # noqa: E402
+
+import diswot  # noqa: E402
+from api.app import create_app  # noqa: E402
+from api.settings import Settings  # noqa: E402
+
+TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, proxies=["diswot"],
+            population=8, sample_size=3, confirm_top=0)
+FINISHED = ("succeeded", "failed", "cancelled")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_service_environment")
+
+
+def wait_for(client, job_id, until=lambda job: job["status"] in FINISHED, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/searches/{job_id}").json()
+        if until(job):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
+
+
+def worker_processes():
+    """This process's spawned children (the process pool's workers), read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if parent == os.getpid() and b"spawn_main" in command:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def process_service(tmp_path):
+    settings = Settings(database_path=tmp_path / "jobs.db", executor="process", workers_per_job=2)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_a_job_on_two_process_workers_gives_the_library_result_at_that_concurrency(process_service):
+    response = process_service.post("/v1/searches", json={**TINY, "evaluations": 12})
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["config"]["concurrency"] == 2  # the server's workers per job, stored with the job
+    done = wait_for(process_service, job["id"])
+    assert done["status"] == "succeeded" and done["progress"]["evaluations"] == 12
+    result = process_service.get(f"/v1/searches/{job['id']}/result").json()
+    alone = diswot.search(**TINY, evaluations=12, concurrency=2, top_k=10)
+    assert [(s["arch"], s["score"]) for s in result["students"]] == [(s.arch, s.score) for s in alone.students]
+    assert result["executor"] == {"kind": "process", "workers": 2, "devices": ["cpu"]}
+
+
+def test_a_request_may_set_its_own_concurrency(process_service):
+    job = process_service.post("/v1/searches", json={**TINY, "evaluations": 4, "concurrency": 3}).json()
+    assert job["config"]["concurrency"] == 3
+    response = process_service.post("/v1/searches", json={**TINY, "concurrency": 0})
+    assert response.status_code == 422 and "concurrency" in response.text
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counting worker processes reads /proc")
+def test_a_cancelled_job_stops_its_worker_processes(process_service):
+    job = process_service.post("/v1/searches", json={**TINY, "evaluations": 3000, "population": 100}).json()
+    wait_for(process_service, job["id"], until=lambda j: j["status"] == "running" and j["progress"]["evaluations"] > 2)
+    assert worker_processes()
+    assert process_service.post(f"/v1/searches/{job['id']}/cancel").status_code == 202
+    stopped = wait_for(process_service, job["id"])
+    assert stopped["status"] == "cancelled" and stopped["progress"]["evaluations"] < 3000
+    deadline = time.monotonic() + 10
+    while worker_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert worker_processes() == []
