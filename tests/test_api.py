@@ -5,7 +5,6 @@ PostgreSQL (see conftest.py)."""
 import contextlib
 import json
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -18,9 +17,10 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 import diswot  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.db import Database, JobRow, utc_now  # noqa: E402
+from api.db import FINISHED_STATUSES, Database, JobRow, utc_now  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from service_testing import wait_for  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
 from diswot.scorer import Scorer  # noqa: E402
 from search_spaces.zoo import create_model  # noqa: E402
@@ -37,7 +37,6 @@ LIMITS = dict(
     max_num_classes=100,
     max_body_bytes=4096,
 )
-FINISHED = ("succeeded", "failed", "cancelled")
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_service_environment")
@@ -53,16 +52,6 @@ def service(database_url):
             return stack.enter_context(TestClient(create_app(settings)))
 
         yield start
-
-
-def wait_for(client, job_id, until=lambda job: job["status"] in FINISHED, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/searches/{job_id}").json()
-        if until(job):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
 
 
 def scoring(job):
@@ -463,7 +452,7 @@ def test_budgeted_requests_arriving_during_a_job_leave_its_result_unchanged(serv
     request = dict(TINY, space="resnet_cifar", evaluations=16, max_params="0.4M", seed=5)
     job = submit(client, **request)
     refused = 0
-    while client.get(f"/v1/searches/{job['id']}").json()["status"] not in FINISHED:
+    while client.get(f"/v1/searches/{job['id']}").json()["status"] not in FINISHED_STATUSES:
         response = client.post("/v1/searches", json={**request, "max_params": "1k"})
         assert response.status_code == 422 and "no resnet_cifar candidate meets" in response.json()["detail"]
         refused += 1

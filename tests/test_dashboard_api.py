@@ -64,7 +64,7 @@ def test_pages_are_served_without_a_key_but_hold_no_job_data(service):
 
 
 def test_the_form_states_this_servers_limits_and_defaults(service):
-    client = service(max_evaluations=300, max_batch_size=16, max_top_k=7)
+    client = service(max_evaluations=300, max_batch_size=16, max_top_k=7, max_concurrency=4)
     form = client.get("/new").text
     evaluations = re.search(r'<input id="field-evaluations"[^>]*>', form, re.S).group(0)
     assert 'min="1"' in evaluations and 'max="300"' in evaluations
@@ -72,6 +72,9 @@ def test_the_form_states_this_servers_limits_and_defaults(service):
     assert 'max="16"' in re.search(r'<input id="field-batch_size"[^>]*>', form, re.S).group(0)
     top_k = re.search(r'<input id="field-top_k"[^>]*>', form, re.S).group(0)
     assert 'max="7"' in top_k and 'value="7"' in top_k
+    assert 'max="4"' in re.search(r'<input id="field-concurrency"[^>]*>', form, re.S).group(0)
+    confirm_top = re.search(r'<input id="field-confirm_top"[^>]*>', form, re.S).group(0)
+    assert 'min="0"' in confirm_top and 'value="7"' in confirm_top  # the confirm stage's 20, lowered to max_top_k
     assert 'data-key-required="false"' in form and '<main id="content" >' in form
     space = re.search(r'<select id="field-space".*?</select>', form, re.S).group(0)
     assert re.findall(r'<option value="([^"]+)"', space) == list(diswot.list_spaces())

@@ -3,7 +3,6 @@ search jobs' machinery (status, progress, cancel), its files come only from the 
 requests are 422s naming the field."""
 
 import io
-import time
 
 import numpy as np
 import pytest
@@ -17,13 +16,13 @@ from api.app import create_app  # noqa: E402
 from api.db import Database  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
+import service_testing  # noqa: E402
 from diswot.client import Client  # noqa: E402
 from diswot.distillation.student import UnscoredStudent  # noqa: E402
 from diswot.teachers import build_network  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_service_environment")
 
-FINISHED = ("succeeded", "failed", "cancelled")
 SPEC = {**UnscoredStudent("resnet_cifar", "1x16-1x32-1x64").spec(4).to_dict(), "score": 0.0}  # as a search gives it
 REQUEST = dict(student="resnet_cifar:1x16-1x32-1x64", num_classes=4, teacher="resnet8", checkpoint="teacher.pt",
                data="data.npz", epochs=2, batch_size=16, image_size=16, device="cpu")
@@ -53,14 +52,8 @@ def service(database_url, folders):
         yield client
 
 
-def wait_for(client, job_id, until=lambda job: job["status"] in FINISHED, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/distillations/{job_id}").json()
-        if until(job):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
+def wait_for(client, job_id, **options):
+    return service_testing.wait_for(client, job_id, jobs="distillations", **options)
 
 
 def test_a_distillation_job_runs_and_gives_its_summary_and_student(service, folders):

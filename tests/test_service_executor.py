@@ -13,22 +13,12 @@ from fastapi.testclient import TestClient  # noqa: E402
 import diswot  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from service_testing import wait_for  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, proxies=["diswot"],
             population=8, sample_size=3, confirm_top=0)
-FINISHED = ("succeeded", "failed", "cancelled")
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_service_environment")
-
-
-def wait_for(client, job_id, until=lambda job: job["status"] in FINISHED, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/searches/{job_id}").json()
-        if until(job):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {job}")
 
 
 def worker_processes():

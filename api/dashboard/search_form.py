@@ -40,7 +40,7 @@ LAYOUT = [
     ("Search", [
         ("space", "select"), ("strategy", "select"), ("evaluations", "integer"), ("population", "integer"),
         ("sample_size", "integer"), ("crossover_rate", "number"), ("mutation_rate", "number"),
-        ("objective", "select"), ("proxies", "list"), ("top_k", "integer"),
+        ("objective", "select"), ("proxies", "list"), ("top_k", "integer"), ("concurrency", "integer"),
     ]),
     ("Budget", [("max_params", "count"), ("min_params", "count"), ("max_flops", "count")]),
     ("Seeds and initialisation", [
