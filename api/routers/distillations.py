@@ -14,7 +14,7 @@ from api.db import JobRow
 from api.dependencies import JobsDep, PoolDep
 from api.distill_jobs import DISTILL_KIND, distill_job_config, is_distillation, run_folder
 from api.routers.search_artifacts import TORCHSCRIPT
-from api.routers.searches import MAX_OFFSET, JobId, existing_job, job_view
+from api.routers.searches import MAX_OFFSET, JobId, existing_job, job_view, succeeded
 from api.schemas.distill_requests import distill_request_model
 from api.schemas.responses import CONFLICT, NOT_FOUND, UNREADABLE, JobStatus, SearchJob, SearchJobPage
 from api.settings import Settings
@@ -25,15 +25,6 @@ def existing_distillation(jobs: JobsDep, job_id: str) -> JobRow:
     job = existing_job(jobs, job_id)
     if not is_distillation(job.config):
         raise HTTPException(404, f"job {job_id} is a search, not a distillation (see /v1/searches/{job_id})")
-    return job
-
-
-def succeeded(job: JobRow) -> JobRow:
-    if job.status != "succeeded":
-        reason = {"failed": f"it failed: {job.error}", "cancelled": "it was cancelled"}.get(
-            job.status, f"it is {job.status}"
-        )
-        raise HTTPException(409, f"distillation job {job.id} has no result: {reason}")
     return job
 
 
@@ -76,13 +67,13 @@ def distillations_router(settings: Settings) -> APIRouter:
     @router.get("/{job_id}/result", response_model=dict[str, Any], responses={**NOT_FOUND, **CONFLICT})
     def get_distillation_result(job_id: JobId, jobs: JobsDep):
         """The summary of a succeeded job (what `distill.json` holds: final and best accuracy, settings, time)."""
-        succeeded(existing_distillation(jobs, job_id))
+        succeeded(existing_distillation(jobs, job_id), "distillation")
         return jobs.result(job_id)
 
     @router.get("/{job_id}/student", response_class=FileResponse, responses={**TORCHSCRIPT, **NOT_FOUND, **CONFLICT})
     def get_distilled_student(job_id: JobId, jobs: JobsDep):
         """The trained student as TorchScript (load it with `torch.jit.load`; it needs no diswot)."""
-        succeeded(existing_distillation(jobs, job_id))
+        succeeded(existing_distillation(jobs, job_id), "distillation")
         path = run_folder(settings, job_id) / STUDENT_FILE
         if not path.is_file():
             raise HTTPException(404, f"distillation job {job_id}'s run folder is gone from this server")

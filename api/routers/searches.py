@@ -69,6 +69,16 @@ def existing_job(jobs: JobsDep, job_id: str) -> JobRow:
     return job
 
 
+def succeeded(job: JobRow, kind: str) -> JobRow:
+    """The job, if it has succeeded; else a 409 saying why the `kind` job ("search", "distillation") has no result."""
+    if job.status != "succeeded":
+        reason = {"failed": f"it failed: {job.error}", "cancelled": "it was cancelled"}.get(
+            job.status, f"it is {job.status}"
+        )
+        raise HTTPException(409, f"{kind} job {job.id} has no result: {reason}")
+    return job
+
+
 def searches_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/searches", tags=["searches"])
     SearchRequest = search_request_model(settings)
@@ -114,11 +124,7 @@ def searches_router(settings: Settings) -> APIRouter:
         job = existing_job(jobs, job_id)
         if is_distillation(job.config):
             raise HTTPException(409, f"job {job_id} is a distillation: see /v1/distillations/{job_id}/result")
-        if job.status != "succeeded":
-            reason = {"failed": f"it failed: {job.error}", "cancelled": "it was cancelled"}.get(
-                job.status, f"it is {job.status}"
-            )
-            raise HTTPException(409, f"search job {job_id} has no result: {reason}")
+        succeeded(job, "search")
         result = jobs.result(job_id)
         if not history:
             result = {key: value for key, value in result.items() if key not in ("history", "best_scores")}
