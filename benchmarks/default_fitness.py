@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from diswot.calibration import REFERENCE_SIZE, Calibration, calibrate, reference_sample
+from diswot.calibration import Calibration, calibrate, calibration_reference
 from diswot.correlation import json_safe, ranking_quality
 from diswot.nb201_accuracy import best_cell, test_accuracy
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
@@ -94,7 +94,7 @@ def measure(dataset: str, teacher: str, sample: int, threads: int) -> dict:
     scorer = Scorer(load_teacher(teacher_spec(dataset, teacher), num_classes, seed=0), probe, [NAME], seed=0,
                     device="cpu")
     started = time.perf_counter()
-    reference = reference_sample(space, REFERENCE_SIZE, scorer.seed)
+    reference = calibration_reference(space, scorer.seed)
     reference_values = [component_values(scorer.candidate(space, arch)) for arch in reference]
     values: dict[str, dict[str, float]] = {}
     for position, arch in enumerate(archs):

@@ -43,6 +43,11 @@ def reference_sample(space: SearchSpace, size: int, seed: int) -> list[str]:
     return list(chosen)
 
 
+def calibration_reference(space: SearchSpace, seed: int) -> list[str]:
+    """The reference sample every calibration of `space` under `seed` is measured on."""
+    return reference_sample(space, REFERENCE_SIZE, seed)
+
+
 @dataclass(frozen=True)
 class TermScale:
     """Where one term sits over the reference sample: its median and robust spread."""

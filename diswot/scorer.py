@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import torch
 
-from diswot.calibration import Calibration
+from diswot.calibration import Calibration, calibrate, calibration_reference
 from diswot.candidate import CandidateContext, TeacherState
 from diswot.candidate_score import CandidateScore
 from diswot.devices import resolve_device
@@ -82,11 +82,15 @@ class Scorer:
             self._costs[key] = candidate.measure_cost()
         return self._costs[key]
 
-    def calibration(self, space: SearchSpace, key: str, measure: Callable[[], Calibration]) -> Calibration:
-        """A calibration of `key`'s terms on `space`, measured once per scorer, like the teacher's statistics."""
-        if (space.name, key) not in self.calibrations:
-            self.calibrations[(space.name, key)] = measure()
-        return self.calibrations[(space.name, key)]
+    def calibration(self, space: SearchSpace, proxy: Proxy) -> Calibration:
+        """`proxy`'s calibration on `space`: shipped with the setup, else measured here, once per scorer (like the
+        teacher's statistics), on the reference sample (`diswot.calibration`)."""
+        key = (space.name, proxy.name)
+        if key not in self.calibrations:
+            reference = calibration_reference(space, self.seed)
+            self.calibrations[key] = calibrate(
+                space, reference, lambda arch: proxy.calibration_terms(self.candidate(space, arch)))
+        return self.calibrations[key]
 
     def candidate(self, space: SearchSpace, arch: Any) -> CandidateContext:
         """The candidate for an arch object or its string; its network is built when first needed."""

@@ -5,8 +5,9 @@ inputs; it is validated once, here, and trusted below (a bad field raises FieldE
 process or a Ray task receives the setup and calls `build_scorer()` once: the teacher and the probe batch are
 loaded there and the teacher's statistics are computed once per worker.
 
-Calibrations (`diswot.calibration`) travel with the setup: the parent measures them once and ships them, so
-that every worker standardises against the same scales and a result does not depend on the number of workers.
+Calibrations (`diswot.calibration`) travel with the setup: a search measures them once (its executor's workers
+measure the reference cells, `measured_calibrations`) and ships them, so that every worker standardises against
+the same scales and a result does not depend on the number of workers.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional
 
-from diswot.calibration import Calibration
+from diswot.calibration import Calibration, calibrate, calibration_reference
 from diswot.devices import resolve_device
 from diswot.errors import DiswotError, FieldError, in_field
+from diswot.executors.tasks import CalibrationTask
 from diswot.initialisation import check_init_scheme
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.proxies import get_proxy, resolve_proxy_name
 from diswot.teachers import TORCHSCRIPT_SUFFIXES, check_network_spec, load_teacher
 
 if TYPE_CHECKING:
+    from diswot.executors import Executor
     from diswot.scorer import Scorer
     from search_spaces import SearchSpace
 
@@ -105,11 +108,25 @@ class ScoringSetup:
         return scorer
 
 
-def measured_calibrations(scorer: "Scorer", space: "SearchSpace") -> dict[tuple[str, str], Calibration]:
-    """Every calibration `scorer`'s proxies use on `space`, measured now (once per scorer) to ship to workers."""
-    for proxy in scorer.proxies:
-        if proxy.calibrate is not None:
-            proxy.calibrate(scorer, space)
+def measured_calibrations(scorer: "Scorer", space: "SearchSpace",
+                          executor: "Executor") -> dict[tuple[str, str], Calibration]:
+    """Every calibration `scorer`'s proxies use on `space` and do not have yet, measured now by `executor` (the
+    reference cells in parallel on its workers) and kept in `scorer`: the calibrations to ship to every worker."""
+    wanted = [proxy for proxy in scorer.proxies
+              if proxy.calibration_terms is not None and (space.name, proxy.name) not in scorer.calibrations]
+    reference = calibration_reference(space, scorer.seed)
+    for proxy in wanted:
+        for arch in reference:
+            executor.submit(CalibrationTask(space.name, arch, proxy.name))
+    for proxy in wanted:
+        measured = {}
+        for arch in reference:
+            outcome = executor.next_outcome()
+            if outcome.failure is not None:
+                raise DiswotError(f"cannot calibrate {proxy.name!r} on {space.name}: reference cell {arch} could not "
+                                  f"be measured ({outcome.failure})")
+            measured[arch] = outcome.calibration_terms
+        scorer.calibrations[(space.name, proxy.name)] = calibrate(space, reference, measured.__getitem__)
     return dict(scorer.calibrations)
 
 

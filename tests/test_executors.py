@@ -139,7 +139,7 @@ def test_a_ray_worker_killed_mid_candidate_is_retried_and_the_result_is_unchange
             return
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not killed:
-            busy = processes_whose_command_starts("ray::_run_on_ray_worker")  # Ray names a worker by its running task
+            busy = processes_whose_command_starts("ray::ScoringActor.run")  # Ray names a worker by its running task
             if busy:
                 os.kill(busy[0], signal.SIGKILL)
                 killed.append(busy[0])

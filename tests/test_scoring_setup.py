@@ -9,6 +9,7 @@ import pytest
 from diswot import ProbeDataSpec, Scorer, SearchConfig, load_probe_batch, load_teacher
 from diswot.calibration import Calibration, TermScale
 from diswot.errors import FieldError
+from diswot.executors import InProcessExecutor
 from diswot.proxies.diswot_capacity import DEFAULT_WEIGHTS
 from diswot.proxies.diswot_capacity import NAME as CAPACITY
 from diswot.scoring_setup import ScoringSetup, measured_calibrations
@@ -78,7 +79,10 @@ def test_shipped_calibrations_are_used_not_measured_again():
 def test_measured_calibrations_are_those_the_scorer_would_measure_on_first_use():
     setup = ScoringSetup("resnet8", num_classes=10, probe=PROBE, proxies=(CAPACITY,), device="cpu")
     space = get_space("resnet_cifar")
-    shipped = measured_calibrations(setup.build_scorer(), space)
+    scorer = setup.build_scorer()
+    executor = InProcessExecutor()
+    executor.start(setup, scorer)
+    shipped = measured_calibrations(scorer, space, executor)
     lazily = setup.build_scorer()
     lazily.score(space, "3x16-3x32-3x64")
     assert shipped == lazily.calibrations and list(shipped) == [("resnet_cifar", CAPACITY)]

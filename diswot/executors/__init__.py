@@ -11,13 +11,13 @@ import os
 from typing import Any, Optional
 
 from diswot.executors.base import Executor
-from diswot.executors.tasks import ScoringOutcome, ScoringTask
+from diswot.executors.tasks import CalibrationTask, ScoringOutcome, ScoringTask, Task
 
 _LAZY = {
     "InProcessExecutor": "diswot.executors.in_process",
     "ProcessPoolScoringExecutor": "diswot.executors.process_pool",
     "RayExecutor": "diswot.executors.ray_cluster",
-    "score_task": "diswot.executors.worker",
+    "run_task": "diswot.executors.worker",
 }
 
 EXECUTOR_KINDS = ("inprocess", "process", "ray")
@@ -71,6 +71,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "EXECUTOR_KINDS", "Executor", "InProcessExecutor", "ProcessPoolScoringExecutor", "RayExecutor", "ScoringOutcome",
-    "ScoringTask", "default_workers", "make_executor", "score_task",
+    "EXECUTOR_KINDS", "CalibrationTask", "Executor", "InProcessExecutor", "ProcessPoolScoringExecutor", "RayExecutor",
+    "ScoringOutcome", "ScoringTask", "Task", "default_workers", "make_executor", "run_task",
 ]

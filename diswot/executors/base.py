@@ -1,6 +1,6 @@
 """Where candidates are scored: one small interface over the current process, a local process pool and Ray.
 
-The search loop submits scoring tasks and takes their outcomes back in the order it submitted them, so what a
+The search loop submits tasks (candidates to score, calibration cells to measure) and takes their outcomes back in the order it submitted them, so what a
 search decides does not depend on which worker finished first. A worker builds its scorer once from the
 search's `ScoringSetup` (the teacher's statistics once per worker) and scores each task it is sent.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Any
 
-from diswot.executors.tasks import ScoringOutcome, ScoringTask
+from diswot.executors.tasks import ScoringOutcome, Task
 
 if TYPE_CHECKING:
     from diswot.scorer import Scorer
@@ -18,20 +18,25 @@ if TYPE_CHECKING:
 
 
 class Executor(abc.ABC):
-    """Scores tasks in parallel and hands their outcomes back in submission order."""
+    """Runs tasks in parallel and hands their outcomes back in submission order."""
 
     kind: str
 
     def __init__(self, workers: int = 1):
         self.workers = workers
+        self.setup: "ScoringSetup | None" = None
         self.devices: set[str] = set()  # where the outcomes handed back so far were scored
 
     @abc.abstractmethod
     def start(self, setup: "ScoringSetup", scorer: "Scorer") -> None:
         """Get ready to score with `setup` (calibrations included); `scorer` is the caller's, built from it."""
 
+    def update_setup(self, setup: "ScoringSetup") -> None:
+        """Run the tasks submitted from now on with `setup`: the started one with its calibrations measured."""
+        self.setup = setup
+
     @abc.abstractmethod
-    def submit(self, task: ScoringTask) -> None: ...
+    def submit(self, task: Task) -> None: ...
 
     @abc.abstractmethod
     def next_outcome(self) -> ScoringOutcome:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import deque
 
 from diswot.executors.base import Executor
-from diswot.executors.tasks import ScoringOutcome, ScoringTask
-from diswot.executors.worker import score_task
+from diswot.executors.tasks import ScoringOutcome, Task
+from diswot.executors.worker import run_task
 
 
 class InProcessExecutor(Executor):
@@ -15,17 +15,17 @@ class InProcessExecutor(Executor):
     def __init__(self, workers: int = 1):
         super().__init__(workers=1)  # one process: `workers` is accepted for a uniform interface
         self.scorer = None
-        self.queued: deque[ScoringTask] = deque()
+        self.queued: deque[Task] = deque()
 
     def start(self, setup, scorer) -> None:
         self.scorer = scorer
         self.queued.clear()
 
-    def submit(self, task: ScoringTask) -> None:
+    def submit(self, task: Task) -> None:
         self.queued.append(task)
 
     def next_outcome(self) -> ScoringOutcome:
-        return self.handed_back(score_task(self.scorer, self.queued.popleft()))
+        return self.handed_back(run_task(self.scorer, self.queued.popleft()))
 
     def cancel(self) -> None:
         self.queued.clear()

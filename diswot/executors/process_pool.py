@@ -19,15 +19,15 @@ from typing import Callable, Optional
 from diswot.devices import resolve_device
 from diswot.errors import DiswotError
 from diswot.executors.base import Executor
-from diswot.executors.tasks import ScoringOutcome, ScoringTask
-from diswot.executors.worker import configure_worker, score_with_setup
+from diswot.executors.tasks import ScoringOutcome, Task
+from diswot.executors.worker import configure_worker, run_with_setup
 
 MAX_ATTEMPTS = 3
 
 
 @dataclass
 class _Pending:
-    task: ScoringTask
+    task: Task
     future: Future
     attempts: int = 1
 
@@ -40,11 +40,10 @@ class ProcessPoolScoringExecutor(Executor):
     kind = "process"
 
     def __init__(self, workers: int = 2, threads_per_worker: int = 1,
-                 score_function: Callable[..., ScoringOutcome] = score_with_setup):
+                 score_function: Callable[..., ScoringOutcome] = run_with_setup):
         super().__init__(workers)
         self.threads_per_worker = threads_per_worker
         self.score_function = score_function  # (setup, task) -> outcome, run in the worker
-        self.setup = None
         self.pool: Optional[ProcessPoolExecutor] = None
         self.in_flight: deque[_Pending] = deque()
         self.restarts = 0  # pools replaced after a worker died
@@ -70,10 +69,10 @@ class ProcessPoolScoringExecutor(Executor):
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
                                    initargs=(self.threads_per_worker, devices))
 
-    def submit(self, task: ScoringTask) -> None:
+    def submit(self, task: Task) -> None:
         self.in_flight.append(_Pending(task, self._submitted(task)))
 
-    def _submitted(self, task: ScoringTask) -> Future:
+    def _submitted(self, task: Task) -> Future:
         try:
             return self.pool.submit(self.score_function, self.setup, task)
         except BrokenProcessPool as error:

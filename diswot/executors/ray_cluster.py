@@ -1,13 +1,17 @@
 """Ray (`--executor ray`): a local Ray started for the search, or a running cluster at `--ray-address`.
 
-Each task runs `score_function(setup_box, task)` in a Ray worker process. The default one takes the setup out
-of Ray's object store (put there once per search), builds its scorer once per worker and keeps it for the next
-tasks. The setup travels boxed (a one-element list holding its reference), so Ray does not fetch it before the
-call: a stand-in scorer that ignores it (the scheduling benchmark's) runs without loading torch. Ray retries a
-task whose worker process died (MAX_RETRIES times) on a fresh worker; a task still failing after that is handed
-back as failed. On a cluster, every node needs diswot installed (the same version) and the teacher and data
-files at the same paths. With `gpus_per_worker` (fractions allowed, e.g. 0.25: four workers share a GPU) each
-task reserves that share of a GPU and scores on the GPU Ray gives it.
+The executor starts one Ray actor per worker and sends each task to an idle actor; tasks wait in this process
+until one is idle, so a slow candidate holds up no other. An actor is a worker process of its own, kept for the
+whole search: a call to it goes straight to its process (no scheduling round through Ray's raylet per task, as
+a plain Ray task needs), and the default task function builds the scorer once per actor from the setup, which
+travels through Ray's object store, put once per search. The setup travels boxed (a one-element list holding
+its reference), so Ray does not fetch it before the call: a stand-in task function that ignores it (the
+scheduling benchmark's) runs without loading torch.
+
+An actor whose process dies is restarted by Ray and its task run again (MAX_RETRIES times); a task still failing
+after that is handed back as failed. On a cluster, every node needs diswot installed (the same version) and the
+teacher and data files at the same paths. With `gpus_per_worker` (fractions allowed, e.g. 0.25: four workers
+share a GPU) each actor reserves that share of a GPU and scores on the GPU Ray gives it.
 
 This module imports neither torch nor Ray until they are needed.
 """
@@ -15,10 +19,11 @@ This module imports neither torch nor Ray until they are needed.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from diswot.executors.base import Executor
-from diswot.executors.tasks import ScoringOutcome, ScoringTask
+from diswot.executors.tasks import ScoringOutcome, Task
 
 MAX_RETRIES = 3
 
@@ -33,29 +38,51 @@ def import_ray():
     return ray
 
 
-def score_on_ray_worker(setup_box: list, task: ScoringTask) -> ScoringOutcome:
-    """The default task: one thread (a task reserves one CPU), on the GPU Ray assigned, if any."""
-    from diswot.executors.worker import configure_worker, score_with_setup
+def score_on_ray_worker(setup_box: list, task: Task) -> ScoringOutcome:
+    """The default task function: one thread (an actor reserves one CPU), on the GPU Ray assigned, if any."""
+    from diswot.executors.worker import configure_worker, run_with_setup
 
     ray = import_ray()
     configure_worker(1, "cuda" if ray.get_gpu_ids() else None)
-    return score_with_setup(ray.get(setup_box[0]), task)
+    return run_with_setup(ray.get(setup_box[0]), task)
 
 
-def _run_on_ray_worker(score_function, setup_box: list, task: ScoringTask) -> ScoringOutcome:
-    return score_function(setup_box, task)
+class ScoringActor:
+    """One worker: runs `task_function(setup_box, task)` for each task it is sent, in its own process."""
+
+    def __init__(self, task_function: Callable[[list, Task], ScoringOutcome]):
+        self.task_function = task_function
+
+    def ready(self) -> bool:
+        return True
+
+    def run(self, setup_box: list, task: Task) -> ScoringOutcome:
+        return self.task_function(setup_box, task)
+
+
+@dataclass
+class _Slot:
+    """A task submitted, in submission order; `reference` once it is sent to actor number `actor`."""
+
+    task: Task
+    reference: Any = None
+    actor: Optional[int] = None
 
 
 class RayExecutor(Executor):
     kind = "ray"
 
     def __init__(self, workers: int = 2, address: Optional[str] = None, gpus_per_worker: float = 0.0,
-                 score_function: Callable[[list, ScoringTask], ScoringOutcome] = score_on_ray_worker):
+                 score_function: Callable[[list, Task], ScoringOutcome] = score_on_ray_worker):
         super().__init__(workers)
         self.address = address
         self.gpus_per_worker = gpus_per_worker
         self.score_function = score_function
-        self.in_flight: deque[Any] = deque()
+        self.actors: list[Any] = []
+        self.slots: deque[_Slot] = deque()  # every task not handed back yet, in submission order
+        self.waiting: deque[_Slot] = deque()  # tasks not sent to an actor yet
+        self.running: dict[Any, int] = {}  # reference of a task sent and not known to be done -> its actor
+        self.idle: deque[int] = deque()
 
     def start(self, setup, scorer) -> None:
         ray = import_ray()
@@ -64,30 +91,61 @@ class RayExecutor(Executor):
             # A local Ray's workers inherit this process's environment (PYTHONPATH included).
             # Ray stays up for the next search of this process (a batch, the service's jobs) and stops at its exit.
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
-        self.setup_box = [ray.put(setup)]
-        self.function_ref = ray.put(self.score_function)
-        self.remote = ray.remote(_run_on_ray_worker).options(
-            num_cpus=1, num_gpus=self.gpus_per_worker, max_retries=MAX_RETRIES,
+        self.update_setup(setup)
+        actor = ray.remote(ScoringActor).options(
+            num_cpus=1, num_gpus=self.gpus_per_worker, max_restarts=-1, max_task_retries=MAX_RETRIES,
         )
+        self.actors = [actor.remote(self.score_function) for _ in range(self.workers)]
+        ray.get([each.ready.remote() for each in self.actors])  # every worker up before the first task
+        self.idle = deque(range(self.workers))
 
-    def submit(self, task: ScoringTask) -> None:
-        self.in_flight.append(self.remote.remote(self.function_ref, self.setup_box, task))
+    def update_setup(self, setup) -> None:
+        super().update_setup(setup)
+        self.setup_box = [import_ray().put(setup)]
+
+    def submit(self, task: Task) -> None:
+        slot = _Slot(task)
+        self.slots.append(slot)
+        self.waiting.append(slot)
+        self._send_waiting()
+
+    def _send_waiting(self) -> None:
+        while self.waiting and self.idle:
+            slot, slot.actor = self.waiting.popleft(), self.idle.popleft()
+            slot.reference = self.actors[slot.actor].run.remote(self.setup_box, slot.task)
+            self.running[slot.reference] = slot.actor
+
+    def _wait_for_a_worker(self) -> None:
+        """Wait until at least one running task is done; its actor takes the next waiting task."""
+        ray = import_ray()
+        done, _ = ray.wait(list(self.running), num_returns=1)
+        for reference in done:
+            self.idle.append(self.running.pop(reference))
+        self._send_waiting()
 
     def next_outcome(self) -> ScoringOutcome:
         ray = import_ray()
-        reference = self.in_flight.popleft()
+        oldest = self.slots[0]
+        while oldest.reference is None or oldest.reference in self.running:
+            self._wait_for_a_worker()
+        self.slots.popleft()
         try:
-            outcome = ray.get(reference)
-        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as error:
+            outcome = ray.get(oldest.reference)
+        except ray.exceptions.RayActorError as error:
             outcome = ScoringOutcome(None, f"its Ray worker died {MAX_RETRIES + 1} times ({type(error).__name__})",
                                      "unknown")
         return self.handed_back(outcome)
 
     def cancel(self) -> None:
-        ray = import_ray()
-        for reference in self.in_flight:
-            ray.cancel(reference, force=True)
-        self.in_flight.clear()
+        """Drop the waiting tasks and stop the workers now: a cancelled search leaves no remote work running."""
+        self.close()
 
     def close(self) -> None:
-        self.in_flight.clear()
+        ray = import_ray() if self.actors else None
+        for actor in self.actors:
+            ray.kill(actor, no_restart=True)
+        self.actors = []
+        self.slots.clear()
+        self.waiting.clear()
+        self.running.clear()
+        self.idle.clear()

@@ -1,9 +1,9 @@
-"""What travels between the search loop and its workers: a scoring task and its outcome (plain data, no torch)."""
+"""What travels between the search loop and its workers: a task and its outcome (plain data, no torch)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional, Union
 
 from diswot.candidate_score import CandidateScore
 
@@ -19,9 +19,24 @@ class ScoringTask:
 
 
 @dataclass(frozen=True)
+class CalibrationTask:
+    """Measure the raw terms that proxy `proxy` standardises on one cell of its calibration's reference sample
+    (`diswot.calibration`): a search sends the whole sample to its workers before its first candidate."""
+
+    space: str
+    canonical: str
+    proxy: str
+
+
+Task = Union[ScoringTask, CalibrationTask]
+
+
+@dataclass(frozen=True)
 class ScoringOutcome:
-    """A task's scores, or why the candidate could not be scored (`failure`); `device` is where it ran."""
+    """A task's scores (a CalibrationTask's: its `calibration_terms`), or why the candidate could not be scored
+    (`failure`); `device` is where it ran."""
 
     score: Optional[CandidateScore]
     failure: Optional[str] = None
     device: str = "cpu"
+    calibration_terms: Optional[Mapping[str, float]] = None

@@ -1,4 +1,4 @@
-"""What runs inside a worker (a process-pool worker, a Ray worker, or the search's own process): score a task,
+"""What runs inside a worker (a process-pool worker, a Ray worker, or the search's own process): run a task,
 with one scorer per process built from the first setup it is sent and reused while the setups stay the same."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from typing import Optional
 
 import torch
 
-from diswot.executors.tasks import ScoringOutcome, ScoringTask
+from diswot.executors.tasks import CalibrationTask, ScoringOutcome, Task
+from diswot.proxies import get_proxy
 from diswot.proxies.batch_splitting import is_out_of_memory
 from diswot.scorer import Scorer
 from diswot.scoring_setup import ScoringSetup
@@ -18,12 +19,17 @@ _built: Optional[tuple[ScoringSetup, Scorer]] = None
 _device: Optional[str] = None  # this worker's own GPU, when the pool hands each worker one
 
 
-def score_task(scorer: Scorer, task: ScoringTask) -> ScoringOutcome:
-    """The task scored on `scorer`. A candidate that runs out of memory even at the smallest batch split
-    (`diswot.proxies.batch_splitting`) fails for its own reasons: that is its outcome, and the search goes on."""
+def run_task(scorer: Scorer, task: Task) -> ScoringOutcome:
+    """The task run on `scorer`: a candidate scored, or a calibration's reference cell measured. A candidate that
+    runs out of memory even at the smallest batch split (`diswot.proxies.batch_splitting`) fails for its own
+    reasons: that is its outcome, and the search goes on."""
     space = get_space(task.space)
+    candidate = scorer.candidate(space, task.canonical)
     try:
-        record = scorer.score_candidate(scorer.candidate(space, task.canonical), inits=task.inits)
+        if isinstance(task, CalibrationTask):
+            terms = get_proxy(task.proxy).calibration_terms(candidate)
+            return ScoringOutcome(None, None, str(scorer.device), calibration_terms=dict(terms))
+        record = scorer.score_candidate(candidate, inits=task.inits)
     except Exception as error:
         if not is_out_of_memory(error):
             raise
@@ -51,5 +57,5 @@ def scorer_for(setup: ScoringSetup) -> Scorer:
     return _built[1]
 
 
-def score_with_setup(setup: ScoringSetup, task: ScoringTask) -> ScoringOutcome:
-    return score_task(scorer_for(setup), task)
+def run_with_setup(setup: ScoringSetup, task: Task) -> ScoringOutcome:
+    return run_task(scorer_for(setup), task)

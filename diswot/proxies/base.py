@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Literal, Optional
+from typing import TYPE_CHECKING, Callable, Literal, Mapping, Optional
 
 if TYPE_CHECKING:
     from diswot.candidate import CandidateContext
-    from diswot.scorer import Scorer
-    from search_spaces import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -51,9 +49,10 @@ class Proxy:
     needs_grad: bool
     reference: str
     summary: str
-    # For a proxy that standardises against a calibration: measures it on the scorer (`calibrate(scorer, space)`),
-    # so that a search can measure it once and ship it to its workers (`diswot.scoring_setup`).
-    calibrate: Optional[Callable[["Scorer", "SearchSpace"], object]] = None
+    # For a proxy that standardises its terms against a calibration (`diswot.calibration`): the raw terms of one
+    # candidate, measured on each cell of the reference sample. A search sends those cells to its workers and ships
+    # the calibration to all of them (`diswot.scoring_setup.measured_calibrations`).
+    calibration_terms: Optional[Callable[["CandidateContext"], Mapping[str, float]]] = None
 
     def describe(self) -> dict:
         return {

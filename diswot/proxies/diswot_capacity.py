@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 from typing import Callable, Mapping
 
-from diswot.calibration import REFERENCE_SIZE, Calibration, calibrate, reference_sample
+from diswot.calibration import Calibration
 from diswot.candidate import CandidateContext
-from diswot.proxies import register_proxy
+from diswot.proxies import get_proxy, register_proxy
 from diswot.proxies.base import Proxy, ProxyValue
 from diswot.proxies.diswot_proxies import PAPER, relation_distance_of, semantic_distance_of
 from diswot.proxies.synflow import synflow_score
@@ -78,17 +78,7 @@ def fitness(calibration: Calibration, values: Mapping[str, float], weights: Mapp
 
 def calibration_for(candidate: CandidateContext) -> Calibration:
     """The scorer's calibration of every component on the reference sample of the candidate's space."""
-    return calibration_on(candidate.scorer, candidate.space)
-
-
-def calibration_on(scorer, space) -> Calibration:
-    """`scorer`'s calibration of every component on the reference sample of `space`, measured once per scorer."""
-
-    def measure() -> Calibration:
-        reference = reference_sample(space, REFERENCE_SIZE, scorer.seed)
-        return calibrate(space, reference, lambda arch: component_values(scorer.candidate(space, arch)))
-
-    return scorer.calibration(space, NAME, measure)
+    return candidate.scorer.calibration(candidate.space, get_proxy(NAME))
 
 
 def _diswot_capacity(candidate: CandidateContext) -> ProxyValue:
@@ -106,6 +96,6 @@ register_proxy(
         needs_grad=True,
         reference=f"{PAPER}; {SYNFLOW_REFERENCE}",
         summary="calibrated sum of DisWOT semantic and relation similarity, log params and log SynFlow (the default)",
-        calibrate=calibration_on,
+        calibration_terms=component_values,
     )
 )

@@ -95,12 +95,12 @@ def search(
         check_budget_reachable(config, space)
     setup = config.scoring_setup(allowed_teacher_dir, allowed_data_dir)
     scorer = setup.build_scorer()
-    # Measured here, once, and shipped to every worker: all of them then standardise against the same scales.
-    setup = setup.with_calibrations(measured_calibrations(scorer, space))
     strategy = get_strategy(config.strategy).for_search(space, config)
     executor = executor if executor is not None else InProcessExecutor()
     executor.start(setup, scorer)
     try:
+        # Measured once, by the workers, and shipped to every one: all then standardise against the same scales.
+        executor.update_setup(setup.with_calibrations(measured_calibrations(scorer, space, executor)))
         return SearchLoop(config, space, scorer, strategy, store, executor, on_progress, should_stop).run()
     except BaseException:
         executor.cancel()  # stop the work in flight: nobody will take its outcomes
