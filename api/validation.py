@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from api.settings import Settings
 from diswot.errors import DiswotError, FieldError
+from diswot.executors import default_concurrency
 from diswot.file_access import resolve_inside
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.student_search import SearchConfig
@@ -27,10 +28,10 @@ PROBE_SOURCE_KINDS = ("npz", "cifar", "folder")  # the `KIND:PATH` prefixes of d
 
 def search_config(values: dict[str, Any], settings: Settings) -> SearchConfig:
     """The validated SearchConfig of a search request, with server files resolved to absolute paths and, unless
-    the request sets it, the concurrency of this server's workers per job (stored with the job: a resumed job
-    keeps it)."""
+    the request sets it, the default concurrency of this server's executor and workers per job (stored with the
+    job: a resumed job keeps it)."""
     if values.get("concurrency") is None:
-        values = {**values, "concurrency": settings.workers_per_job}
+        values = {**values, "concurrency": default_concurrency(settings.executor, settings.workers_per_job)}
     config = SearchConfig.from_dict({**values, **server_files(values, settings)})
     space = get_space(config.space)
     if config.evaluation_limit is None and space.size() > settings.max_evaluations:

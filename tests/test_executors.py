@@ -130,6 +130,15 @@ def test_ray_workers_give_the_in_process_result(local_ray, in_process_result):
     assert result.executor == {"kind": "ray", "workers": 2, "devices": ["cpu"]}
 
 
+def test_ray_workers_with_candidates_waiting_for_them_give_the_in_process_result(local_ray, one_thread):
+    """Concurrency 3 on 2 workers: a candidate waits in the searching process until an actor is idle."""
+    settings = {**SETTINGS, "concurrency": 3}
+    result = diswot.search(**settings, executor=RayExecutor(workers=2))
+    alone = diswot.search(**settings)
+    assert students(result) == students(alone)
+    assert [e.canonical for e in result.history] == [e.canonical for e in alone.history]
+
+
 @needs_proc
 def test_a_ray_worker_killed_mid_candidate_is_retried_and_the_result_is_unchanged(local_ray, in_process_result):
     killed = []
@@ -208,11 +217,12 @@ def test_in_process_is_the_default_and_has_one_worker():
 
 
 def test_cli_search_on_two_process_workers_writes_the_in_process_result_json(tmp_path):
-    """`diswot search --executor process --workers 2` against `--concurrency 2` in one process (one thread each)."""
+    """`diswot search --executor process --workers 2` (concurrency: twice the workers by default) against
+    `--concurrency 4` in one process (one thread each)."""
     common = ["search", "--teacher", "resnet8", "--space", "resnet_cifar_wide", "--num-classes", "10", "--batch-size",
               "16", "--evaluations", "12", "--population", "6", "--sample-size", "2", "--proxy", "diswot",
               "--confirm-top", "2", "--confirm-inits", "2"]
-    runs = {"inprocess": ["--concurrency", "2"], "process": ["--executor", "process", "--workers", "2"]}
+    runs = {"inprocess": ["--concurrency", "4"], "process": ["--executor", "process", "--workers", "2"]}
     students = {}
     for name, options in runs.items():
         completed = subprocess.run([sys.executable, "-m", "diswot", *common, *options, "--out", str(tmp_path / name)],
@@ -220,7 +230,7 @@ def test_cli_search_on_two_process_workers_writes_the_in_process_result_json(tmp
                                    env={**os.environ, "OMP_NUM_THREADS": "1"})
         assert completed.returncode == 0, completed.stderr
         document = json.loads((tmp_path / name / "result.json").read_text())
-        assert document["config"]["concurrency"] == 2
+        assert document["config"]["concurrency"] == 4
         students[name] = document["students"]
     assert students["process"] == students["inprocess"]
     refused = subprocess.run([sys.executable, "-m", "diswot", *common, "--executor", "threads", "--out",

@@ -47,11 +47,11 @@ def test_a_job_on_two_process_workers_gives_the_library_result_at_that_concurren
     response = process_service.post("/v1/searches", json={**TINY, "evaluations": 12})
     assert response.status_code == 202, response.text
     job = response.json()
-    assert job["config"]["concurrency"] == 2  # the server's workers per job, stored with the job
+    assert job["config"]["concurrency"] == 4  # twice the server's workers per job, stored with the job
     done = wait_for(process_service, job["id"])
     assert done["status"] == "succeeded" and done["progress"]["evaluations"] == 12
     result = process_service.get(f"/v1/searches/{job['id']}/result").json()
-    alone = diswot.search(**TINY, evaluations=12, concurrency=2, top_k=10)
+    alone = diswot.search(**TINY, evaluations=12, concurrency=4, top_k=10)
     assert [(s["arch"], s["score"]) for s in result["students"]] == [(s.arch, s.score) for s in alone.students]
     assert result["executor"] == {"kind": "process", "workers": 2, "devices": ["cpu"]}
 

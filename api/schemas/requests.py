@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from api.settings import Settings
 from diswot.devices import DEVICE_CHOICES
+from diswot.executors import default_concurrency
 from diswot.initialisation import INIT_SCHEMES
 from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY, PROXIES
 from diswot.student_search import SearchConfig
@@ -179,8 +180,9 @@ def search_request_model(settings: Settings) -> type[BaseModel]:
         concurrency=(
             Optional[int],
             Field(None, ge=1, le=settings.max_concurrency,
-                  description=f"Candidates in flight; the result depends on it (default: this server's workers per "
-                  f"job, {settings.workers_per_job}; at most {settings.max_concurrency} here)."),
+                  description=f"Candidates in flight; the result depends on it (default here: "
+                  f"{default_concurrency(settings.executor, settings.workers_per_job)}, this server's executor's "
+                  f"default; at most {settings.max_concurrency})."),
         ),
     )
 

@@ -33,7 +33,8 @@ def batch_command(
     executor: str = EXECUTOR_OPTION,
     workers: Optional[int] = WORKERS_OPTION,
     concurrency: Optional[int] = typer.Option(
-        None, help="Candidates in flight in every search (default: --workers; it replaces the file's `concurrency`)."
+        None, help="Candidates in flight in every search (default: 1 in-process, else twice --workers; it replaces "
+        "the file's `concurrency`)."
     ),
     ray_address: Optional[str] = RAY_ADDRESS_OPTION,
     gpus_per_worker: Optional[float] = GPUS_PER_WORKER_OPTION,
@@ -42,7 +43,7 @@ def batch_command(
     entries = load_batch(file)
     devices = {entry.config.device for entry in entries}
     scoring = make_executor(executor, workers, ray_address, gpus_per_worker, "cuda" if "cuda" in devices else "auto")
-    in_flight = optional_concurrency(concurrency, scoring.workers)
+    in_flight = optional_concurrency(concurrency, scoring)
     if concurrency is not None or in_flight > 1:
         entries = [replace(entry, config=replace(entry.config, concurrency=in_flight)) for entry in entries]
     out.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from diswot.executors import EXECUTOR_KINDS
+from diswot.executors import EXECUTOR_KINDS, Executor, default_concurrency
 
 EXECUTOR_OPTION = typer.Option(
     "inprocess", help=f"Where candidates are scored: {', '.join(EXECUTOR_KINDS)} (results do not depend on it)."
@@ -15,7 +15,8 @@ WORKERS_OPTION = typer.Option(
     None, help="Worker processes (process, ray; default: one per CPU core, or per visible GPU on cuda)."
 )
 CONCURRENCY_OPTION = typer.Option(
-    None, help="Candidates in flight at once (default: --workers). The result depends on it (and the seeds), "
+    None, help="Candidates in flight at once (default: 1 in-process, else twice --workers). The result depends on "
+    "it (and the seeds), "
     "never on the executor or the number of workers.",
 )
 RAY_ADDRESS_OPTION = typer.Option(None, help="A running Ray cluster (e.g. ray://head:10001); none: a local Ray.")
@@ -24,5 +25,5 @@ GPUS_PER_WORKER_OPTION = typer.Option(
 )
 
 
-def optional_concurrency(concurrency: Optional[int], workers: int) -> int:
-    return workers if concurrency is None else concurrency
+def optional_concurrency(concurrency: Optional[int], executor: Executor) -> int:
+    return default_concurrency(executor.kind, executor.workers) if concurrency is None else concurrency

@@ -93,7 +93,7 @@ def search_command(
             min_params=min_params, max_params=max_params, max_flops=max_flops, data=data, batch_size=batch_size,
             image_size=image_size, seed=seed, search_seed=search_seed, init=init, inits=inits, shared_init=shared_init,
             device=device, checkpoint=checkpoint, top_k=top_k, confirm_top=confirm_top, confirm_inits=confirm_inits,
-            concurrency=optional_concurrency(concurrency, scoring.workers),
+            concurrency=optional_concurrency(concurrency, scoring),
         )
     )
     total = config.evaluation_limit

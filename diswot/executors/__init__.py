@@ -36,6 +36,13 @@ def default_workers(kind: str, device: str = "auto") -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def default_concurrency(kind: str, workers: int) -> int:
+    """Candidates in flight when a search does not say: 1 in-process; twice the workers on a pool or Ray, so that a
+    worker that finishes finds the next candidate waiting instead of idling while the search takes the oldest
+    outcome, tells it and asks again (benchmarks/executor_scaling.py measures both)."""
+    return 1 if kind == "inprocess" else 2 * workers
+
+
 def make_executor(kind: str = "inprocess", workers: Optional[int] = None, ray_address: Optional[str] = None,
                   gpus_per_worker: Optional[float] = None, device: str = "auto") -> Executor:
     """An executor of `kind` with `workers` workers (default: `default_workers`); `ray_address`: a running Ray
@@ -72,5 +79,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "EXECUTOR_KINDS", "CalibrationTask", "Executor", "InProcessExecutor", "ProcessPoolScoringExecutor", "RayExecutor",
-    "ScoringOutcome", "ScoringTask", "Task", "default_workers", "make_executor", "run_task",
+    "ScoringOutcome", "ScoringTask", "Task", "default_concurrency", "default_workers", "make_executor", "run_task",
 ]

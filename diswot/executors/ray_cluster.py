@@ -3,9 +3,8 @@
 The executor starts one Ray actor per worker and sends each task to an idle actor; tasks wait in this process
 until one is idle, so a slow candidate holds up no other. An actor is a worker process of its own, kept for the
 whole search: a call to it goes straight to its process (no scheduling round through Ray's raylet per task, as
-a plain Ray task needs), and the default task function builds the scorer once per actor from the setup, which
-travels through Ray's object store, put once per search. The setup travels boxed (a one-element list holding
-its reference), so Ray does not fetch it before the call: a stand-in task function that ignores it (the
+a plain Ray task needs). Every call carries the pickled setup (a few kB); the default task function unpickles it
+once per actor and builds the scorer once from it. A stand-in task function that never asks for the setup (the
 scheduling benchmark's) runs without loading torch.
 
 An actor whose process dies is restarted by Ray and its task run again (MAX_RETRIES times); a task still failing
@@ -18,12 +17,16 @@ This module imports neither torch nor Ray until they are needed.
 
 from __future__ import annotations
 
+import pickle
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from diswot.executors.base import Executor
 from diswot.executors.tasks import ScoringOutcome, Task
+
+if TYPE_CHECKING:
+    from diswot.scoring_setup import ScoringSetup
 
 MAX_RETRIES = 3
 
@@ -38,42 +41,51 @@ def import_ray():
     return ray
 
 
-def score_on_ray_worker(setup_box: list, task: Task) -> ScoringOutcome:
+def score_on_ray_worker(setup: Callable[[], "ScoringSetup"], task: Task) -> ScoringOutcome:
     """The default task function: one thread (an actor reserves one CPU), on the GPU Ray assigned, if any."""
     from diswot.executors.worker import configure_worker, run_with_setup
 
-    ray = import_ray()
-    configure_worker(1, "cuda" if ray.get_gpu_ids() else None)
-    return run_with_setup(ray.get(setup_box[0]), task)
+    configure_worker(1, "cuda" if import_ray().get_gpu_ids() else None)
+    return run_with_setup(setup(), task)
 
 
 class ScoringActor:
-    """One worker: runs `task_function(setup_box, task)` for each task it is sent, in its own process."""
+    """One worker: runs `task_function(setup, task)` for each task it is sent, in its own process; `setup()`
+    gives the search's setup, unpickled when a task function first asks for it."""
 
-    def __init__(self, task_function: Callable[[list, Task], ScoringOutcome]):
+    def __init__(self, task_function: Callable[[Callable[[], "ScoringSetup"], Task], ScoringOutcome]):
         self.task_function = task_function
+        self.setup_bytes: Optional[bytes] = None
+        self.unpickled: Any = None
 
     def ready(self) -> bool:
         return True
 
-    def run(self, setup_box: list, task: Task) -> ScoringOutcome:
-        return self.task_function(setup_box, task)
+    def setup(self) -> "ScoringSetup":
+        if self.unpickled is None:
+            self.unpickled = pickle.loads(self.setup_bytes)
+        return self.unpickled
+
+    def run(self, setup_bytes: bytes, task: Task) -> ScoringOutcome:
+        # The setup comes with every task (a few kB, inside the call), so an actor Ray restarts has it too.
+        if setup_bytes != self.setup_bytes:
+            self.setup_bytes, self.unpickled = setup_bytes, None
+        return self.task_function(self.setup, task)
 
 
 @dataclass
 class _Slot:
-    """A task submitted, in submission order; `reference` once it is sent to actor number `actor`."""
+    """A task submitted, in submission order; `reference` once it is sent to an actor."""
 
     task: Task
     reference: Any = None
-    actor: Optional[int] = None
 
 
 class RayExecutor(Executor):
     kind = "ray"
 
     def __init__(self, workers: int = 2, address: Optional[str] = None, gpus_per_worker: float = 0.0,
-                 score_function: Callable[[list, Task], ScoringOutcome] = score_on_ray_worker):
+                 score_function: Callable[[Callable[[], "ScoringSetup"], Task], ScoringOutcome] = score_on_ray_worker):
         super().__init__(workers)
         self.address = address
         self.gpus_per_worker = gpus_per_worker
@@ -101,7 +113,7 @@ class RayExecutor(Executor):
 
     def update_setup(self, setup) -> None:
         super().update_setup(setup)
-        self.setup_box = [import_ray().put(setup)]
+        self.setup_bytes = pickle.dumps(setup)
 
     def submit(self, task: Task) -> None:
         slot = _Slot(task)
@@ -111,9 +123,9 @@ class RayExecutor(Executor):
 
     def _send_waiting(self) -> None:
         while self.waiting and self.idle:
-            slot, slot.actor = self.waiting.popleft(), self.idle.popleft()
-            slot.reference = self.actors[slot.actor].run.remote(self.setup_box, slot.task)
-            self.running[slot.reference] = slot.actor
+            slot, actor = self.waiting.popleft(), self.idle.popleft()
+            slot.reference = self.actors[actor].run.remote(self.setup_bytes, slot.task)
+            self.running[slot.reference] = actor
 
     def _wait_for_a_worker(self) -> None:
         """Wait until at least one running task is done; its actor takes the next waiting task."""
@@ -126,9 +138,13 @@ class RayExecutor(Executor):
     def next_outcome(self) -> ScoringOutcome:
         ray = import_ray()
         oldest = self.slots[0]
-        while oldest.reference is None or oldest.reference in self.running:
+        # With tasks waiting, every actor that finishes takes the next one; with none waiting (at most `workers` in
+        # flight, the default) waiting for the oldest is enough: its actor is the one the next task goes to.
+        while oldest.reference is None or (self.waiting and oldest.reference in self.running):
             self._wait_for_a_worker()
         self.slots.popleft()
+        if oldest.reference in self.running:
+            self.idle.append(self.running.pop(oldest.reference))
         try:
             outcome = ray.get(oldest.reference)
         except ray.exceptions.RayActorError as error:
