@@ -26,7 +26,8 @@ class Settings(BaseSettings):
         "inprocess", description="Where a job's candidates are scored (diswot.executors); results do not depend on it."
     )
     workers_per_job: int = Field(
-        1, ge=1, le=1024, description="Worker processes of each job (process, ray); twice this is a request's default concurrency."
+        1, ge=1, le=1024,
+        description="Worker processes of each job (process, ray); twice this is a request's default concurrency.",
     )
     ray_address: Optional[str] = Field(None, description="A running Ray cluster for the ray executor; unset: a local Ray.")
     max_concurrency: int = Field(256, ge=1, description="Most candidates a search request may keep in flight.")

@@ -2,7 +2,7 @@
 
 The CLI, the API, `SearchConfig`, `diswot.score` and `correlate` each build one `ScoringSetup` from their own
 inputs; it is validated once, here, and trusted below (a bad field raises FieldError naming it). A worker
-process or a Ray task receives the setup and calls `build_scorer()` once: the teacher and the probe batch are
+process or a Ray actor receives the setup and calls `build_scorer()` once: the teacher and the probe batch are
 loaded there and the teacher's statistics are computed once per worker.
 
 Calibrations (`diswot.calibration`) travel with the setup: a search measures them once (its executor's workers

@@ -1,5 +1,5 @@
 """On a CUDA GPU (skipped without one): the scorer and every proxy give the CPU's scores, and GPU workers (one
-process per GPU; Ray tasks with a share of a GPU) give the in-process result and record the device."""
+process per GPU; Ray actors with a share of a GPU) give the in-process result and record the device."""
 
 import math
 

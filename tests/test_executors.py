@@ -182,6 +182,27 @@ def test_a_candidate_out_of_memory_at_every_batch_size_fails_alone(monkeypatch):
     assert result.students[0].arch != victim
 
 
+def test_a_calibration_cell_out_of_memory_fails_the_search_with_the_cell_and_the_reason(monkeypatch):
+    from diswot.calibration import calibration_reference
+    from diswot.candidate import CandidateContext
+    from search_spaces import get_space
+
+    settings = dict(teacher="resnet8", space="nb201", num_classes=10, batch_size=8, evaluations=4, confirm_top=0)
+    victim = calibration_reference(get_space("nb201"), seed=0)[5]
+    build = CandidateContext.build_network
+
+    def build_network(candidate):
+        network = build(candidate)
+        return FailsAboveBatch(network, limit=0) if candidate.canonical == victim else network
+
+    monkeypatch.setattr(CandidateContext, "build_network", build_network)
+    with pytest.raises(DiswotError) as raised:
+        diswot.search(**settings)
+    message = str(raised.value)
+    assert message.startswith(f"cannot calibrate 'diswot_capacity' on nb201: reference cell {victim} could not be "
+                              "measured (out of memory at every batch size")
+
+
 def test_resume_with_a_window_in_flight_equals_uninterrupted(in_process_result):
     class StopAfter(MemoryStore):
         def append(self, evaluation):

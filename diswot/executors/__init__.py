@@ -46,7 +46,7 @@ def default_concurrency(kind: str, workers: int) -> int:
 def make_executor(kind: str = "inprocess", workers: Optional[int] = None, ray_address: Optional[str] = None,
                   gpus_per_worker: Optional[float] = None, device: str = "auto") -> Executor:
     """An executor of `kind` with `workers` workers (default: `default_workers`); `ray_address`: a running Ray
-    cluster (none: a local Ray); `gpus_per_worker`: the GPU share of each Ray task (default 1 on CUDA, else 0)."""
+    cluster (none: a local Ray); `gpus_per_worker`: the GPU share of each Ray actor (default 1 on CUDA, else 0)."""
     from diswot.errors import DiswotError  # (with the search spaces, hence torch: not at import, see above)
 
     if kind not in EXECUTOR_KINDS:

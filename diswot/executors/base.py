@@ -1,8 +1,9 @@
 """Where candidates are scored: one small interface over the current process, a local process pool and Ray.
 
-The search loop submits tasks (candidates to score, calibration cells to measure) and takes their outcomes back in the order it submitted them, so what a
-search decides does not depend on which worker finished first. A worker builds its scorer once from the
-search's `ScoringSetup` (the teacher's statistics once per worker) and scores each task it is sent.
+The search loop submits tasks (candidates to score, calibration cells to measure) and takes their outcomes back
+in the order it submitted them, so what a search decides does not depend on which worker finished first. A
+worker builds its scorer once from the search's `ScoringSetup` (the teacher's statistics once per worker) and
+runs each task it is sent.
 """
 
 from __future__ import annotations
