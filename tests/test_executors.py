@@ -159,13 +159,10 @@ def test_a_ray_worker_killed_mid_candidate_is_retried_and_the_result_is_unchange
     assert not any(e.failure for e in result.history)
 
 
-def test_a_candidate_out_of_memory_at_every_batch_size_fails_alone(monkeypatch):
+def run_out_of_memory(monkeypatch, victim):
+    """Every network built for the candidate `victim` (canonical) runs out of memory at every batch size."""
     from diswot.candidate import CandidateContext
 
-    # snip splits the probe batch on out-of-memory down to one image; NB201's costs need no network.
-    settings = dict(teacher="resnet8", space="nb201", num_classes=10, batch_size=8, proxies=["snip"], population=4,
-                    sample_size=2, evaluations=8, confirm_top=0)
-    victim = diswot.search(**settings).history[2].canonical
     build = CandidateContext.build_network
 
     def build_network(candidate):
@@ -173,6 +170,14 @@ def test_a_candidate_out_of_memory_at_every_batch_size_fails_alone(monkeypatch):
         return FailsAboveBatch(network, limit=0) if candidate.canonical == victim else network
 
     monkeypatch.setattr(CandidateContext, "build_network", build_network)
+
+
+def test_a_candidate_out_of_memory_at_every_batch_size_fails_alone(monkeypatch):
+    # snip splits the probe batch on out-of-memory down to one image; NB201's costs need no network.
+    settings = dict(teacher="resnet8", space="nb201", num_classes=10, batch_size=8, proxies=["snip"], population=4,
+                    sample_size=2, evaluations=8, confirm_top=0)
+    victim = diswot.search(**settings).history[2].canonical
+    run_out_of_memory(monkeypatch, victim)
     store = MemoryStore()
     result = diswot.search(**settings, store=store)
     failed = [e for e in store.evaluations if e.failure]
@@ -184,18 +189,11 @@ def test_a_candidate_out_of_memory_at_every_batch_size_fails_alone(monkeypatch):
 
 def test_a_calibration_cell_out_of_memory_fails_the_search_with_the_cell_and_the_reason(monkeypatch):
     from diswot.calibration import calibration_reference
-    from diswot.candidate import CandidateContext
     from search_spaces import get_space
 
     settings = dict(teacher="resnet8", space="nb201", num_classes=10, batch_size=8, evaluations=4, confirm_top=0)
     victim = calibration_reference(get_space("nb201"), seed=0)[5]
-    build = CandidateContext.build_network
-
-    def build_network(candidate):
-        network = build(candidate)
-        return FailsAboveBatch(network, limit=0) if candidate.canonical == victim else network
-
-    monkeypatch.setattr(CandidateContext, "build_network", build_network)
+    run_out_of_memory(monkeypatch, victim)
     with pytest.raises(DiswotError) as raised:
         diswot.search(**settings)
     message = str(raised.value)
