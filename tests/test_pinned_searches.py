@@ -74,8 +74,12 @@ def test_search_gives_the_pinned_students_and_scores(name):
     assert got["pareto_front"] == expected["pareto_front"]
     assert got["evaluations"] == expected["evaluations"]
     assert [s[0] for s in got["students"]] == [s[0] for s in expected["students"]]
-    for student, pinned in zip(got["students"], expected["students"]):
-        assert student[1:] == pytest.approx(pinned[1:], rel=1e-5), student[0]
+    for (arch, score, confirmed, *costs), (_, pinned_score, pinned_confirmed, *pinned_costs) in zip(
+            got["students"], expected["students"]):
+        assert score == pytest.approx(pinned_score, rel=1e-5), arch
+        assert (confirmed is None) == (pinned_confirmed is None), arch
+        assert confirmed is None or confirmed == pytest.approx(pinned_confirmed, rel=1e-5), arch
+        assert costs == pinned_costs, arch
 
 
 if __name__ == "__main__":
