@@ -29,7 +29,6 @@ import numpy as np
 from scipy import stats
 
 from diswot.errors import DiswotError
-from diswot.probe_data import ProbeDataSpec
 from diswot.proxies import get_proxy, list_proxies, resolve_proxy_name
 from diswot.proxies.ensemble import nan_as_worst, ranks_within_set, split_proxy_list
 from diswot.scoring_setup import ScoringSetup
@@ -319,17 +318,10 @@ def correlate(
     space: str = "nb201",
     teacher: str | None = None,
     proxies: Sequence[str] | None = None,
-    data: ProbeDataSpec | str = "synthetic",
-    num_classes: int = 100,
     sample: int | None = None,
-    seed: int = 0,
-    init: str = "default",
-    device: str = "auto",
-    checkpoint: str | None = None,
     timing_sample: int = 20,
-    inits: int = 1,
-    shared_init: bool = False,
     on_scored: Callable[[int, int], None] | None = None,
+    **setup_fields: Any,
 ) -> CorrelationReport:
     """Score the architectures of a ground-truth CSV with `proxies` and measure how well each ranks them.
 
@@ -338,22 +330,21 @@ def correlate(
     freshly built candidate (network construction and its own passes included; an ensemble costs the sum of
     its members); the rest are scored with shared work. Either way the scores are the same. With `inits` > 1
     every score is the mean over that many random inits of the student, as `diswot score --inits` gives it;
-    `shared_init` draws layers by name, as `--shared-init` does.
+    `shared_init` draws layers by name, as `--shared-init` does. `setup_fields`: the scoring setup's other fields
+    (data, num_classes, seed, init, inits, shared_init, device, checkpoint; see `ScoringSetup.for_teacher`).
     """
+    names = [resolve_proxy_name(name) for name in proxies] if proxies else default_proxies(teacher is not None)
+    to_score, ensembles = split_proxy_list(names)
+    setup = ScoringSetup.for_teacher(teacher, proxies=tuple(to_score), **setup_fields)
+    seed = setup.seed
     search_space = get_space(space)
     rows = read_truth(truth, arch_column, truth_column)
     if sample is not None and sample < len(rows):
         if sample < 2:
             raise DiswotError(f"--sample must be at least 2, got {sample}")
         rows = [rows[i] for i in sorted(random.Random(seed).sample(range(len(rows)), sample))]
-    names = [resolve_proxy_name(name) for name in proxies] if proxies else default_proxies(teacher is not None)
-    to_score, ensembles = split_proxy_list(names)
     parsed = [(arch, search_space.parse(arch), value) for arch, value in rows]
-    data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
-    scorer = ScoringSetup(
-        teacher, num_classes=num_classes, probe=data_spec, proxies=tuple(to_score), seed=seed, init=init,
-        inits=inits, shared_init=shared_init, device=device, checkpoint=checkpoint,
-    ).build_scorer()
+    scorer = setup.build_scorer()
 
     canonical_of = [search_space.canonical(arch) for _, arch, _ in parsed]
     distinct = list(dict.fromkeys(canonical_of))
@@ -393,10 +384,11 @@ def correlate(
              for name in reported]
     settings = dict(
         truth=str(truth), arch_column=arch_column, truth_column=truth_column, space=space, teacher=teacher,
-        checkpoint=checkpoint, proxies=names, ensembles=[asdict(e) for e in ensembles], data=data_spec.source,
-        batch_size=data_spec.batch_size, image_size=data_spec.image_size, num_classes=num_classes, sample=sample,
-        rows=len(candidates), distinct_candidates=len(distinct), seed=seed, init=init, inits=inits,
-        shared_init=shared_init, device=str(scorer.device), timing_sample=timed,
+        checkpoint=setup.checkpoint, proxies=names, ensembles=[asdict(e) for e in ensembles],
+        data=setup.probe.source, batch_size=setup.probe.batch_size, image_size=setup.probe.image_size,
+        num_classes=setup.num_classes, sample=sample, rows=len(candidates), distinct_candidates=len(distinct),
+        seed=seed, init=setup.init, inits=setup.inits, shared_init=setup.shared_init, device=str(scorer.device),
+        timing_sample=timed,
     )
     return CorrelationReport(settings, table, candidates)
 

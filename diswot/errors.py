@@ -4,7 +4,7 @@ from typing import Callable
 
 from search_spaces.errors import DiswotError
 
-__all__ = ["DiswotError", "FieldError", "in_field"]
+__all__ = ["DiswotError", "FieldError", "in_field", "integer_field", "probability_field"]
 
 
 class FieldError(DiswotError):
@@ -23,3 +23,16 @@ def in_field(name: str, check: Callable[[], object]) -> None:
         raise
     except DiswotError as error:
         raise FieldError(name, str(error)) from None
+
+
+def integer_field(name: str, value: object, low: int) -> int:
+    """`value`, an integer >= `low` (not a bool); else a FieldError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise FieldError(name, f"must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def probability_field(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise FieldError(name, f"must be a probability in [0, 1], got {value!r}")
+    return value

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import torch
 
@@ -22,42 +22,29 @@ from diswot.candidate import CandidateContext, TeacherState
 from diswot.candidate_score import CandidateScore
 from diswot.devices import resolve_device
 from diswot.errors import DiswotError
-from diswot.initialisation import check_init_scheme
 from diswot.probe_data import ProbeBatch
 from diswot.proxies import Proxy, get_proxy
 from diswot.teachers import Teacher
 from search_spaces import Cost, SearchSpace
 
+if TYPE_CHECKING:
+    from diswot.scoring_setup import ScoringSetup
+
 
 class Scorer:
-    def __init__(
-        self,
-        teacher: Teacher | None,
-        probe: ProbeBatch,
-        proxies: Sequence[str] = ("diswot",),
-        *,
-        seed: int = 0,
-        init: str = "default",
-        device: str = "auto",
-        channels_last: bool = True,
-        num_classes: int | None = None,
-        inits: int = 1,
-        shared_init: bool = False,
-    ):
-        if not proxies:
-            raise DiswotError("at least one proxy is needed")
-        self.proxies: list[Proxy] = [get_proxy(name) for name in proxies]
-        needing_teacher = [p.name for p in self.proxies if p.needs_teacher]
-        if teacher is None and needing_teacher:
-            raise DiswotError(f"proxies {', '.join(needing_teacher)} need a teacher")
-        self.seed = seed
-        self.init = check_init_scheme(init)
-        self.inits = check_inits(inits)
-        self.shared_init = check_shared_init(shared_init)
-        self.device = resolve_device(device)
+    """Scores candidates as `setup` says, against `teacher` (None: teacher-free proxies only) on `probe`; the
+    setup was checked when it was built (`ScoringSetup.build_scorer` builds the scorer from it)."""
+
+    def __init__(self, setup: "ScoringSetup", teacher: Teacher | None, probe: ProbeBatch, *, channels_last: bool = True):
+        self.setup = setup
+        self.proxies: list[Proxy] = [get_proxy(name) for name in setup.proxies]
+        self.seed = setup.seed
+        self.init = setup.init
+        self.inits = setup.inits
+        self.shared_init = setup.shared_init
+        self.device = resolve_device(setup.device)
         self.channels_last = channels_last and self.device.type == "cpu"
-        # Without a teacher, `num_classes` says the students' class count (a small probe batch may not show every label).
-        self.num_classes = teacher.num_classes if teacher is not None else num_classes or int(probe.labels.max()) + 1
+        self.num_classes = teacher.num_classes if teacher is not None else setup.num_classes
         if probe.num_labels_needed > self.num_classes:
             raise DiswotError(
                 f"probe labels go up to {probe.num_labels_needed - 1} but the teacher has {self.num_classes} classes"
@@ -70,7 +57,7 @@ class Scorer:
         if teacher is not None:
             self.teacher = TeacherState(teacher.model.to(self.device), self.images, teacher.trained)
         self._costs: dict[tuple[str, str], Cost] = {}
-        self.calibrations: dict[tuple[str, str], Calibration] = {}
+        self.calibrations: dict[tuple[str, str], Calibration] = dict(setup.calibrations)
 
     @property
     def proxy_names(self) -> list[str]:
@@ -147,15 +134,3 @@ class Scorer:
 
     def score_all(self, space: SearchSpace, archs: Iterable[Any]) -> list[CandidateScore]:
         return [self.score(space, arch) for arch in archs]
-
-
-def check_inits(inits: object) -> int:
-    if isinstance(inits, bool) or not isinstance(inits, int) or inits < 1:
-        raise DiswotError(f"inits (random inits averaged per candidate) must be an integer >= 1, got {inits!r}")
-    return inits
-
-
-def check_shared_init(shared_init: object) -> bool:
-    if not isinstance(shared_init, bool):
-        raise DiswotError(f"shared_init must be true or false, got {shared_init!r}")
-    return shared_init

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from diswot.probe_data import ProbeDataSpec
-from diswot.proxies import DEFAULT_PROXY
 from diswot.scorer import CandidateScore
 from diswot.scoring_setup import ScoringSetup
 from search_spaces import get_space
@@ -17,38 +14,25 @@ class ScoringCancelled(Exception):
 
 
 def score(
-    teacher: str,
+    scoring: ScoringSetup | str | None,
     space: str,
     archs: Sequence[str],
     *,
-    num_classes: int = 100,
-    data: ProbeDataSpec | str = "synthetic",
-    proxies: Sequence[str] = (DEFAULT_PROXY,),
-    seed: int = 0,
-    init: str = "default",
-    inits: int = 1,
-    shared_init: bool = False,
-    device: str = "auto",
-    checkpoint: str | None = None,
     on_scored: Callable[[CandidateScore], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    allowed_teacher_dir: str | Path | None = None,
-    allowed_data_dir: str | Path | None = None,
+    **setup_fields: Any,
 ) -> list[CandidateScore]:
-    """Scores of `archs` (strings of `space`) against `teacher`, in the order given.
+    """Scores of `archs` (strings of `space`) in the order given: `score("resnet56", "nb201", archs, num_classes=10)`.
 
-    Everything is validated (teacher, space, every architecture, data) before the first candidate is scored.
-    `should_stop` is asked before each candidate: when it says so, ScoringCancelled is raised.
-    With `allowed_teacher_dir` / `allowed_data_dir`, files are read only from inside those directories.
+    `scoring`: how to score (a `ScoringSetup`), or the teacher spec with the setup's other fields as keywords
+    (`data`: a ProbeDataSpec or its source; see `ScoringSetup.for_teacher`). Everything is checked (teacher,
+    space, every architecture, data) before the first candidate is scored. `should_stop` is asked before each
+    candidate: when it says so, ScoringCancelled is raised.
     """
+    setup = scoring if isinstance(scoring, ScoringSetup) else ScoringSetup.for_teacher(scoring, **setup_fields)
     search_space = get_space(space)
     parsed = [search_space.parse(arch) for arch in archs]
-    data_spec = data if isinstance(data, ProbeDataSpec) else ProbeDataSpec(source=data, seed=seed)
-    scorer = ScoringSetup(
-        teacher, num_classes=num_classes, probe=data_spec, proxies=proxies, seed=seed, init=init, inits=inits,
-        shared_init=shared_init, device=device, checkpoint=checkpoint, allowed_teacher_dir=allowed_teacher_dir,
-        allowed_data_dir=allowed_data_dir,
-    ).build_scorer()
+    scorer = setup.build_scorer()
     results = []
     for arch in parsed:
         if should_stop is not None and should_stop():

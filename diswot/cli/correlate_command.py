@@ -5,15 +5,26 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 from tqdm import tqdm
 
 from diswot.cli.app import app
-from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
+from diswot.cli.scoring_options import (
+    DEFAULTS,
+    BatchSizeOption,
+    CheckpointOption,
+    DataOption,
+    DeviceOption,
+    ImageSizeOption,
+    InitOption,
+    InitsOption,
+    NumClassesOption,
+    OptionalTeacherOption,
+    SharedInitOption,
+)
 from diswot.correlation import correlate
-from diswot.devices import DEVICE_CHOICES
 from diswot.probe_data import ProbeDataSpec
 
 
@@ -24,21 +35,22 @@ def correlate_command(
     truth_column: str = typer.Option(..., help="Column holding the ground truth (higher is better, e.g. accuracy)."),
     sample: Optional[int] = typer.Option(None, help="Score this many rows, drawn with --seed (default: all)."),
     space: str = typer.Option("nb201", help="Search space of the architectures (see `diswot spaces`)."),
-    teacher: Optional[str] = typer.Option(None, help="Teacher spec; needed by teacher-aware proxies (diswot, kd_loss, cka)."),
+    teacher: OptionalTeacherOption = None,
     proxies: Optional[str] = typer.Option(
         None, help="Comma-separated proxies; 'ensemble' or 'ensemble:a+b' adds a mean-rank ensemble, 'logrank' or "
                    "'logrank:a+b' AZ-NAS's sum of log(rank/N), 'aznas' and 'vkdnw_agg' those papers' aggregates. "
                    "Default: every proxy (the teacher-aware ones only with --teacher)."),
-    data: str = typer.Option("synthetic", help="Probe data: synthetic, PATH.npz, cifar:DIR or folder:DIR."),
-    batch_size: int = typer.Option(64, help="Probe batch size."),
-    image_size: int = typer.Option(32, help="Probe image resolution."),
-    num_classes: int = typer.Option(100, help="Classes of teacher and students."),
-    seed: int = typer.Option(0, help="Seed of the row sample, the probe batch and every network's init."),
-    init: str = typer.Option("default", help="Init scheme: default (PyTorch) or gaussian (the DisWOT paper's)."),
-    inits: int = INITS_OPTION,
-    shared_init: bool = SHARED_INIT_OPTION,
-    device: str = typer.Option("auto", help=f"One of {', '.join(DEVICE_CHOICES)}."),
-    checkpoint: Optional[str] = typer.Option(None, help="Trained teacher weights (a state dict file)."),
+    data: DataOption = DEFAULTS["data"],
+    batch_size: BatchSizeOption = DEFAULTS["batch_size"],
+    image_size: ImageSizeOption = DEFAULTS["image_size"],
+    num_classes: NumClassesOption = DEFAULTS["num_classes"],
+    seed: Annotated[int, typer.Option(
+        help="Seed of the row sample, the probe batch and every network's init.")] = DEFAULTS["seed"],
+    init: InitOption = DEFAULTS["init"],
+    inits: InitsOption = DEFAULTS["inits"],
+    shared_init: SharedInitOption = DEFAULTS["shared_init"],
+    device: DeviceOption = DEFAULTS["device"],
+    checkpoint: CheckpointOption = None,
     timing_sample: int = typer.Option(20, help="Candidates on which each proxy is timed alone."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     out: Optional[Path] = typer.Option(None, help="Folder for the table (CSV, JSON), all scores and scatter plots."),

@@ -11,7 +11,7 @@ import typer
 from tqdm import tqdm
 
 from diswot.cli.app import app
-from diswot.devices import DEVICE_CHOICES
+from diswot.cli.scoring_options import CheckpointOption, DeviceOption, OptionalTeacherOption
 from diswot.distillation import DistillConfig, DistillProgress, LossWeights, distill
 from diswot.distillation.recipe import MODES, SCHEDULES
 
@@ -26,8 +26,8 @@ def distill_command(
     data: str = typer.Option(..., help="Training data: PATH.npz, cifar:DIR or folder:DIR."),
     out: Path = typer.Option(..., help="Run folder (checkpoint, metrics.csv, curves.png, student.ts, distill.json)."),
     epochs: int = typer.Option(DEFAULTS.epochs, help="Training epochs."),
-    teacher: Optional[str] = typer.Option(None, help="Teacher spec: zoo name, SPACE:ARCH or TorchScript file."),
-    checkpoint: Optional[str] = typer.Option(None, help="The teacher's trained weights (a state dict file)."),
+    teacher: OptionalTeacherOption = None,
+    checkpoint: CheckpointOption = None,
     rank: int = typer.Option(1, help="Which student of a result.json (1 = best)."),
     num_classes: Optional[int] = typer.Option(None, help="Classes, for a SPACE:ARCH student (default: from the data)."),
     mode: str = typer.Option(DEFAULTS.mode, help=f"One of {', '.join(MODES)} (vanilla: no teacher, same recipe)."),
@@ -45,7 +45,7 @@ def distill_command(
         DEFAULTS.validation_fraction, help="Held out of train when the data has no test split."
     ),
     image_size: int = typer.Option(DEFAULTS.image_size),
-    device: str = typer.Option("auto", help=f"One of {', '.join(DEVICE_CHOICES)}."),
+    device: DeviceOption = "auto",
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out (the same options)."),
 ) -> None:
     """Distil the chosen student: CE + KD from the frozen teacher (optionally DisWOT's semantic and relation

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import List, Optional
+from typing import Annotated, List
 
 import typer
 from tqdm import tqdm
 
 from diswot.cli.app import app
-from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
-from diswot.devices import DEVICE_CHOICES
-from diswot.probe_data import ProbeDataSpec
-from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY
+from diswot.cli.scoring_options import (
+    DEFAULTS,
+    BatchSizeOption,
+    CheckpointOption,
+    DataOption,
+    DeviceOption,
+    ImageSizeOption,
+    InitOption,
+    InitsOption,
+    NumClassesOption,
+    ProxyOption,
+    SeedOption,
+    SharedInitOption,
+    TeacherOption,
+)
+from diswot.proxies import DEFAULT_ALIAS
 from diswot.scorer import CandidateScore
 from diswot.scoring import score
+from diswot.student_search.request import scoring_setup_of
 
 
 def format_record(record: CandidateScore) -> str:
@@ -29,42 +42,30 @@ def format_record(record: CandidateScore) -> str:
 
 @app.command("score")
 def score_command(
-    teacher: str = typer.Option(..., help="Teacher spec: zoo name, SPACE:ARCH or TorchScript file."),
-    space: str = typer.Option(..., help="Search space of the candidates (see `diswot spaces`)."),
-    arch: List[str] = typer.Option(..., help="Candidate architecture; repeat for several."),
-    data: str = typer.Option("synthetic", help="Probe data: synthetic, PATH.npz, cifar:DIR or folder:DIR."),
-    batch_size: int = typer.Option(64, help="Probe batch size."),
-    image_size: int = typer.Option(32, help="Probe image resolution."),
-    num_classes: int = typer.Option(100, help="Classes of teacher and students."),
-    proxy: List[str] = typer.Option(
-        [DEFAULT_ALIAS], help=f"Proxy ('{DEFAULT_ALIAS}' = {DEFAULT_PROXY}); repeat for several (the first is `score`)."
-    ),
-    seed: int = typer.Option(0, help="Seed of the probe batch and of every network's init."),
-    init: str = typer.Option("default", help="Init scheme: default (PyTorch) or gaussian (the paper's)."),
-    inits: int = INITS_OPTION,
-    shared_init: bool = SHARED_INIT_OPTION,
-    device: str = typer.Option("auto", help=f"One of {', '.join(DEVICE_CHOICES)}."),
-    checkpoint: Optional[str] = typer.Option(None, help="Trained teacher weights (a state dict file)."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of records."),
+    teacher: TeacherOption,
+    space: Annotated[str, typer.Option(help="Search space of the candidates (see `diswot spaces`).")],
+    arch: Annotated[List[str], typer.Option(help="Candidate architecture; repeat for several.")],
+    data: DataOption = DEFAULTS["data"],
+    batch_size: BatchSizeOption = DEFAULTS["batch_size"],
+    image_size: ImageSizeOption = DEFAULTS["image_size"],
+    num_classes: NumClassesOption = DEFAULTS["num_classes"],
+    proxy: ProxyOption = [DEFAULT_ALIAS],
+    seed: SeedOption = DEFAULTS["seed"],
+    init: InitOption = DEFAULTS["init"],
+    inits: InitsOption = DEFAULTS["inits"],
+    shared_init: SharedInitOption = DEFAULTS["shared_init"],
+    device: DeviceOption = DEFAULTS["device"],
+    checkpoint: CheckpointOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")] = False,
 ) -> None:
-    """Score candidate students against a teacher, one record per candidate."""
-    data_spec = ProbeDataSpec(source=data, batch_size=batch_size, image_size=image_size, seed=seed)
+    """Score candidate students against a teacher, one record per candidate (the first proxy is `score`)."""
+    setup = scoring_setup_of(dict(
+        teacher=teacher, data=data, batch_size=batch_size, image_size=image_size, num_classes=num_classes,
+        proxies=list(proxy), seed=seed, init=init, inits=inits, shared_init=shared_init, device=device,
+        checkpoint=checkpoint,
+    ))
     with tqdm(total=len(arch), desc="scoring", unit="cand", file=sys.stderr, disable=None) as bar:
-        records = score(
-            teacher,
-            space,
-            arch,
-            num_classes=num_classes,
-            data=data_spec,
-            proxies=proxy,
-            seed=seed,
-            init=init,
-            inits=inits,
-            shared_init=shared_init,
-            device=device,
-            checkpoint=checkpoint,
-            on_scored=lambda _: bar.update(),
-        )
+        records = score(setup, space, arch, on_scored=lambda _: bar.update())
     if as_json:
         typer.echo(json.dumps([record.to_dict() for record in records], indent=2))
     else:

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, Optional
 
 import torch
 import typer
 
 from diswot.cli.app import app
 from diswot.cli.executor_options import (
-    CONCURRENCY_OPTION,
-    EXECUTOR_OPTION,
-    GPUS_PER_WORKER_OPTION,
-    RAY_ADDRESS_OPTION,
-    WORKERS_OPTION,
-    optional_concurrency,
+    ConcurrencyOption,
+    ExecutorOption,
+    GpusPerWorkerOption,
+    RayAddressOption,
+    WorkersOption,
 )
-from diswot.cli.init_options import INITS_OPTION, SHARED_INIT_OPTION
 from diswot.cli.progress import search_progress_bar
-from diswot.executors import make_executor
-from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY
-from diswot.student_search import SearchConfig, SearchResult, read_student_spec, script_student
-from diswot.student_search.config import DEFAULT_CONFIRM_INITS, DEFAULT_CONFIRM_TOP
+from diswot.cli.scoring_options import (
+    DEFAULTS,
+    BatchSizeOption,
+    CheckpointOption,
+    DataOption,
+    DeviceOption,
+    ImageSizeOption,
+    InitOption,
+    InitsOption,
+    NumClassesOption,
+    ProxyOption,
+    SeedOption,
+    SharedInitOption,
+    TeacherOption,
+)
+from diswot.executors import ExecutorSpec
+from diswot.proxies import DEFAULT_ALIAS
+from diswot.student_search import SearchRequest, SearchResult, read_student_spec, script_student
 from diswot.student_search.run_folder import search_in_folder
 from diswot.student_search.strategies import STRATEGIES
 
@@ -46,60 +58,60 @@ def print_ranking(result: SearchResult, limit: int = 10) -> None:
 
 @app.command("search")
 def search_command(
-    teacher: str = typer.Option(..., help="Teacher spec: zoo name, SPACE:ARCH or TorchScript file."),
-    space: str = typer.Option(..., help="Search space (see `diswot spaces`)."),
-    out: Path = typer.Option(..., help="Run folder; the same command with the same folder resumes."),
-    num_classes: int = typer.Option(100),
-    strategy: str = typer.Option("aging", help=f"One of {', '.join(STRATEGIES.names())}."),
-    evaluations: int = typer.Option(500, help="Distinct candidates to score (exhaustive scores all)."),
-    population: int = typer.Option(100),
-    sample_size: int = typer.Option(10, help="Aging evolution's tournament sample."),
-    objective: str = typer.Option("params", help="Cost axis of NSGA-II and the Pareto front: params or flops."),
-    proxy: List[str] = typer.Option(
-        [DEFAULT_ALIAS], help=f"Proxy to rank by ('{DEFAULT_ALIAS}' = {DEFAULT_PROXY}); repeat to record more."
-    ),
-    min_params: Optional[str] = typer.Option(None, help="e.g. 100k"),
-    max_params: Optional[str] = typer.Option(None, help="e.g. 0.5M"),
-    max_flops: Optional[str] = typer.Option(None, help="e.g. 40M"),
-    data: str = typer.Option("synthetic"),
-    batch_size: int = typer.Option(64),
-    image_size: int = typer.Option(32),
-    seed: int = typer.Option(0),
-    search_seed: Optional[int] = typer.Option(None, help="Seed of the strategy's choices (default: --seed)."),
-    init: str = typer.Option("default"),
-    inits: int = INITS_OPTION,
-    shared_init: bool = SHARED_INIT_OPTION,
-    device: str = typer.Option("auto"),
-    checkpoint: Optional[str] = typer.Option(None),
-    top_k: Optional[int] = typer.Option(None, help="Students in the result (default 10; exhaustive: all)."),
-    confirm_top: int = typer.Option(
-        DEFAULT_CONFIRM_TOP, help="Best candidates scored again with --confirm-inits inits at the end (0: off)."
-    ),
-    confirm_inits: int = typer.Option(
-        DEFAULT_CONFIRM_INITS, help="Random inits of the confirm stage; the students rank by their mean."
-    ),
-    executor: str = EXECUTOR_OPTION,
-    workers: Optional[int] = WORKERS_OPTION,
-    concurrency: Optional[int] = CONCURRENCY_OPTION,
-    ray_address: Optional[str] = RAY_ADDRESS_OPTION,
-    gpus_per_worker: Optional[float] = GPUS_PER_WORKER_OPTION,
+    teacher: TeacherOption,
+    space: Annotated[str, typer.Option(help="Search space (see `diswot spaces`).")],
+    out: Annotated[Path, typer.Option(help="Run folder; the same command with the same folder resumes.")],
+    num_classes: NumClassesOption = DEFAULTS["num_classes"],
+    strategy: Annotated[str, typer.Option(help=f"One of {', '.join(STRATEGIES.names())}.")] = DEFAULTS["strategy"],
+    evaluations: Annotated[
+        int, typer.Option(help="Distinct candidates to score (exhaustive scores all).")] = DEFAULTS["evaluations"],
+    population: int = DEFAULTS["population"],
+    sample_size: Annotated[int, typer.Option(help="Aging evolution's tournament sample.")] = DEFAULTS["sample_size"],
+    objective: Annotated[
+        str, typer.Option(help="Cost axis of NSGA-II and the Pareto front: params or flops.")] = DEFAULTS["objective"],
+    proxy: ProxyOption = [DEFAULT_ALIAS],
+    min_params: Annotated[Optional[str], typer.Option(help="e.g. 100k")] = None,
+    max_params: Annotated[Optional[str], typer.Option(help="e.g. 0.5M")] = None,
+    max_flops: Annotated[Optional[str], typer.Option(help="e.g. 40M")] = None,
+    data: DataOption = DEFAULTS["data"],
+    batch_size: BatchSizeOption = DEFAULTS["batch_size"],
+    image_size: ImageSizeOption = DEFAULTS["image_size"],
+    seed: SeedOption = DEFAULTS["seed"],
+    search_seed: Annotated[
+        Optional[int], typer.Option(help="Seed of the strategy's choices (default: --seed).")] = None,
+    init: InitOption = DEFAULTS["init"],
+    inits: InitsOption = DEFAULTS["inits"],
+    shared_init: SharedInitOption = DEFAULTS["shared_init"],
+    device: DeviceOption = DEFAULTS["device"],
+    checkpoint: CheckpointOption = None,
+    top_k: Annotated[
+        Optional[int], typer.Option(help="Students in the result (default 10; exhaustive: all).")] = None,
+    confirm_top: Annotated[int, typer.Option(
+        help="Best candidates scored again with --confirm-inits inits at the end (0: off).")] = DEFAULTS["confirm_top"],
+    confirm_inits: Annotated[int, typer.Option(
+        help="Random inits of the confirm stage; the students rank by their mean.")] = DEFAULTS["confirm_inits"],
+    executor: ExecutorOption = "inprocess",
+    workers: WorkersOption = None,
+    concurrency: ConcurrencyOption = None,
+    ray_address: RayAddressOption = None,
+    gpus_per_worker: GpusPerWorkerOption = None,
 ) -> None:
     """Search a space for the students to distil the teacher into."""
-    scoring = make_executor(executor, workers, ray_address, gpus_per_worker, device)
-    config = SearchConfig.from_dict(
+    execution = ExecutorSpec.parse(executor, workers, ray_address, gpus_per_worker, device)
+    request = SearchRequest.parse(
         dict(
             teacher=teacher, space=space, num_classes=num_classes, strategy=strategy, evaluations=evaluations,
             population=population, sample_size=sample_size, objective=objective, proxies=list(proxy),
             min_params=min_params, max_params=max_params, max_flops=max_flops, data=data, batch_size=batch_size,
             image_size=image_size, seed=seed, search_seed=search_seed, init=init, inits=inits, shared_init=shared_init,
             device=device, checkpoint=checkpoint, top_k=top_k, confirm_top=confirm_top, confirm_inits=confirm_inits,
-            concurrency=optional_concurrency(concurrency, scoring),
-        )
+            concurrency=concurrency,
+        ),
+        executor=execution,
     )
-    total = config.evaluation_limit
-    bar, update = search_progress_bar(total, "search")
+    bar, update = search_progress_bar(request.strategy.evaluation_limit, "search")
     with bar:
-        result = search_in_folder(config, out, on_progress=update, executor=scoring)
+        result = search_in_folder(request, out, on_progress=update)
     print_ranking(result)
     typer.echo(f"run folder: {out}")
 

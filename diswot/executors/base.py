@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from diswot.executors.tasks import ScoringOutcome, Task
 
 if TYPE_CHECKING:
+    from diswot.executors.spec import ExecutorSpec
     from diswot.scorer import Scorer
     from diswot.scoring_setup import ScoringSetup
 
@@ -27,6 +28,10 @@ class Executor(abc.ABC):
         self.workers = workers
         self.setup: "ScoringSetup | None" = None
         self.devices: set[str] = set()  # where the outcomes handed back so far were scored
+
+    @classmethod
+    def from_spec(cls, spec: "ExecutorSpec") -> "Executor":
+        return cls(spec.workers)
 
     @abc.abstractmethod
     def start(self, setup: "ScoringSetup", scorer: "Scorer") -> None:

@@ -84,6 +84,10 @@ class _Slot:
 class RayExecutor(Executor):
     kind = "ray"
 
+    @classmethod
+    def from_spec(cls, spec):
+        return cls(spec.workers, address=spec.ray_address, gpus_per_worker=spec.gpus_per_worker)
+
     def __init__(self, workers: int = 2, address: Optional[str] = None, gpus_per_worker: float = 0.0,
                  score_function: Callable[[Callable[[], "ScoringSetup"], Task], ScoringOutcome] = score_on_ray_worker):
         super().__init__(workers)

@@ -51,7 +51,7 @@ class Proxy:
     summary: str
     # For a proxy that standardises its terms against a calibration (`diswot.calibration`): the raw terms of one
     # candidate, measured on each cell of the reference sample. A search sends those cells to its workers and ships
-    # the calibration to all of them (`diswot.scoring_setup.measured_calibrations`).
+    # the calibration to all of them (`diswot.calibration_on_workers.measured_calibrations`).
     calibration_terms: Optional[Callable[["CandidateContext"], Mapping[str, float]]] = None
 
     def describe(self) -> dict:

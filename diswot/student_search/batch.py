@@ -22,16 +22,16 @@ from typing import Any
 import yaml
 
 from diswot.errors import DiswotError, FieldError
-from diswot.student_search.config import SearchConfig
+from diswot.student_search.request import SearchRequest
 
 TOP_LEVEL_KEYS = ("defaults", "searches", "matrix")
 MATRIX_KEYS = ("teacher", "space", "budget")
 
 
-@dataclass
+@dataclass(frozen=True)
 class BatchEntry:
     name: str  # also the run sub-folder
-    config: SearchConfig
+    request: SearchRequest
 
 
 def _line(node: yaml.Node) -> int:
@@ -53,7 +53,8 @@ def _fields(pairs: dict[str, tuple[yaml.Node, yaml.Node]]) -> tuple[dict[str, An
 
 
 def load_batch(path: str | Path) -> list[BatchEntry]:
-    """Every search of the file as a validated SearchConfig, or a DiswotError 'FILE:LINE: field ...: why'."""
+    """Every search of the file, each parsed once into a SearchRequest (scored in-process unless the caller
+    runs it otherwise, `SearchRequest.with_execution`), or a DiswotError 'FILE:LINE: field ...: why'."""
     path = Path(path)
     try:
         root = yaml.compose(path.read_text())
@@ -87,14 +88,14 @@ def load_batch(path: str | Path) -> list[BatchEntry]:
     entries = []
     for number, (values, lines, item_line) in enumerate(requests, start=1):
         try:
-            config = SearchConfig.from_dict(values)
+            request = SearchRequest.parse(values)
         except FieldError as error:
             line = lines.get(error.field, item_line)
             raise DiswotError(f"{path}:{line}: search {number}: {error}") from None
         except DiswotError as error:
             raise DiswotError(f"{path}:{item_line}: search {number}: {error}") from None
-        name = f"{number:03d}-{_slug(config.teacher)}-{config.space}"
-        entries.append(BatchEntry(name, config))
+        name = f"{number:03d}-{_slug(request.scoring.teacher)}-{request.space}"
+        entries.append(BatchEntry(name, request))
     return entries
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Callable, Optional
 
 from diswot.errors import DiswotError
 from diswot.executors import Executor
-from diswot.student_search.config import SearchConfig
 from diswot.student_search.plots import plotting_available, write_plots
+from diswot.student_search.request import FLAT_DEFAULTS, SearchRequest
 from diswot.student_search.result import SearchResult
 from diswot.student_search.runner import SearchProgress, search
 from diswot.student_search.store import JsonlStore
@@ -23,16 +22,20 @@ from diswot.student_search.store import JsonlStore
 HISTORY_COLUMNS = ("index", "arch", "canonical", "feasible", "score", "params", "flops", "seconds")
 
 
-def open_run_folder(folder: Path, config: SearchConfig) -> JsonlStore:
-    """Create `folder` for `config`, or reopen it if it holds the same request."""
+# Folders written before a field existed ran with this value of it.
+PREDATING_VALUES = {"concurrency": 1}
+
+
+def open_run_folder(folder: Path, search_request: SearchRequest) -> JsonlStore:
+    """Create `folder` for `search_request`, or reopen it if it holds the same search. The stored request.json is
+    compared field by field with the request's flat form; a field the request does not use (another strategy's
+    setting) is not compared, and a field added since the folder was written has the value it ran with there."""
     folder.mkdir(parents=True, exist_ok=True)
     request_path = folder / "request.json"
-    request = config.to_dict()
+    request = search_request.to_dict()
     if request_path.exists():
-        # A field added since the folder was written has its default there (e.g. `concurrency`: 1).
-        defaults = {f.name: f.default for f in fields(SearchConfig) if f.default is not MISSING}
-        stored = {**defaults, **json.loads(request_path.read_text())}
-        differing = sorted(key for key in set(stored) | set(request) if stored.get(key) != request.get(key))
+        stored = {**FLAT_DEFAULTS, **PREDATING_VALUES, **json.loads(request_path.read_text())}
+        differing = sorted(key for key in request if stored.get(key) != request[key])
         if differing:
             name = differing[0]
             raise DiswotError(
@@ -62,12 +65,11 @@ def write_run_folder(result: SearchResult, folder: Path) -> list[Path]:
 
 
 def search_in_folder(
-    config: SearchConfig, folder: Path, on_progress: Optional[Callable[[SearchProgress], None]] = None,
+    request: SearchRequest, folder: Path, on_progress: Optional[Callable[[SearchProgress], None]] = None,
     executor: Optional[Executor] = None,
 ) -> SearchResult:
-    """Run (or resume) `config` with its store in `folder`, then write the result files there."""
-    config.validate()
-    store = open_run_folder(folder, config)
-    result = search(config, store=store, on_progress=on_progress, executor=executor)
+    """Run (or resume) the parsed `request` with its store in `folder`, then write the result files there."""
+    store = open_run_folder(folder, request)
+    result = search(request, store=store, on_progress=on_progress, executor=executor)
     write_run_folder(result, folder)
     return result

@@ -14,19 +14,16 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import diswot
+from diswot.calibration_on_workers import measured_calibrations
 from diswot.errors import DiswotError
-from diswot.executors import Executor, InProcessExecutor, ScoringOutcome, ScoringTask
-from diswot.scoring_setup import measured_calibrations
-from diswot.student_search.config import SearchConfig
+from diswot.executors import Executor, ScoringOutcome, ScoringTask
 from diswot.student_search.evaluation import Evaluation
+from diswot.student_search.request import SearchRequest
 from diswot.student_search.result import SearchResult, StudentSpec, pareto_front
 from diswot.student_search.store import EvaluationStore, MemoryStore
-from diswot.student_search.strategies import get_strategy
-from search_spaces import SearchSpace, get_space
 
 # A strategy that proposes this many candidates in a row without a new one has exhausted what it can reach.
 STALL_PROPOSALS = 2000
@@ -56,52 +53,35 @@ class SearchCancelled(Exception):
     """Raised inside the loop when `should_stop` says so; everything evaluated so far is already stored."""
 
 
-def check_budget_reachable(config: SearchConfig, space: SearchSpace) -> None:
-    smallest, largest = space.extreme_archs()
-    config.budget.check_reachable(
-        space.cost(smallest, config.num_classes, config.image_size),
-        space.cost(largest, config.num_classes, config.image_size),
-        space.name,
-    )
-
-
 def search(
-    config: SearchConfig | dict[str, Any] | None = None,
+    request: SearchRequest | Mapping[str, Any] | None = None,
     *,
     store: EvaluationStore | None = None,
     on_progress: Callable[[SearchProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    allowed_teacher_dir: str | Path | None = None,
-    allowed_data_dir: str | Path | None = None,
     executor: Executor | None = None,
     **fields: Any,
 ) -> SearchResult:
-    """Run a search: `diswot.student_search(teacher="resnet56", space="nb201", max_params="0.5M", evaluations=200)`.
+    """Run a search: `diswot.search(teacher="resnet56", space="nb201", max_params="0.5M", evaluations=200)`.
 
-    Everything is validated before the first candidate is scored; a budget no candidate can meet fails early.
-    With `allowed_teacher_dir` / `allowed_data_dir`, teacher files and probe data are read only from inside
-    those directories (every file resolved as it is read, see `diswot.file_access`). `executor` scores the
-    candidates (default: this process, see `diswot.executors`); it does not change the result.
+    `request`: a parsed `SearchRequest`, taken as it is, or its flat fields (a mapping, or keyword arguments),
+    parsed here once: everything is checked before the first candidate is scored, and a budget no candidate can
+    meet fails early. `executor` scores the candidates (default: the one the request's execution names); it does
+    not change the result, and it is closed when the search ends.
     """
-    if config is None:
-        config = SearchConfig.from_dict(fields)
-    elif isinstance(config, dict):
-        config = SearchConfig.from_dict({**config, **fields})
-    else:
-        config.validate()
+    if not isinstance(request, SearchRequest):
+        request = SearchRequest.parse({**(request or {}), **fields})
+    elif fields:
+        raise TypeError(f"search() takes a parsed request or fields, not both (got {', '.join(fields)})")
     store = store if store is not None else MemoryStore()
-    space = get_space(config.space)
-    if not config.budget.unlimited:
-        check_budget_reachable(config, space)
-    setup = config.scoring_setup(allowed_teacher_dir, allowed_data_dir)
+    setup = request.scoring
     scorer = setup.build_scorer()
-    strategy = get_strategy(config.strategy).for_search(space, config)
-    executor = executor if executor is not None else InProcessExecutor()
+    executor = executor if executor is not None else request.execution.executor.build()
     executor.start(setup, scorer)
     try:
         # Measured once, by the workers, and shipped to every one: all then standardise against the same scales.
-        executor.update_setup(setup.with_calibrations(measured_calibrations(scorer, space, executor)))
-        return SearchLoop(config, space, scorer, strategy, store, executor, on_progress, should_stop).run()
+        executor.update_setup(setup.with_calibrations(measured_calibrations(scorer, request.search_space, executor)))
+        return SearchLoop(request, scorer, store, executor, on_progress, should_stop).run()
     except BaseException:
         executor.cancel()  # stop the work in flight: nobody will take its outcomes
         raise
@@ -126,15 +106,16 @@ class _InFlight:
 
 
 class SearchLoop:
-    """The strategy keeps `config.concurrency` candidates in flight and is told each evaluation in the order it
-    asked for them, so the search depends on the seeds and the concurrency only, never on the executor, the
+    """The strategy keeps the request's `concurrency` candidates in flight and is told each evaluation in the order
+    it asked for them, so the search depends on the seeds and the concurrency only, never on the executor, the
     number of workers or which worker finished first. Every evaluation is stored as it is told."""
 
-    def __init__(self, config, space, scorer, strategy, store, executor, on_progress, should_stop):
-        self.config = config
-        self.space = space
+    def __init__(self, request: SearchRequest, scorer, store, executor, on_progress, should_stop):
+        self.request = request
+        self.concurrency = request.execution.concurrency
+        self.space = request.search_space
         self.scorer = scorer
-        self.strategy = strategy
+        self.strategy = request.build_strategy()
         self.store = store
         self.executor = executor
         self.on_progress = on_progress
@@ -151,10 +132,10 @@ class SearchLoop:
     def ask_into(self, window: deque) -> bool:
         """Fill the window up to the concurrency; False when the strategy has nothing to propose."""
         limit = self.strategy.evaluation_limit
-        while len(window) < self.config.concurrency:
+        while len(window) < self.concurrency:
             if limit is not None and len(self.best_scores) + self.feasible_in_flight >= limit:
                 return True
-            archs = self.strategy.ask(self.config.concurrency - len(window))
+            archs = self.strategy.ask(self.concurrency - len(window))
             if not archs:
                 return False
             for arch in archs:
@@ -172,7 +153,7 @@ class SearchLoop:
             self.feasible_in_flight += stored.feasible
             return _InFlight(arch, canonical, stored)
         cost = self.scorer.candidate(self.space, arch).cost
-        if not self.config.budget.admits(cost):
+        if not self.request.budget.admits(cost):
             evaluation = Evaluation(canonical, self.space.format(arch), cost.params, cost.flops, feasible=False)
             return _InFlight(arch, canonical, evaluation, new=True)
         self.executor.submit(ScoringTask(self.space.name, canonical))
@@ -223,7 +204,7 @@ class SearchLoop:
                 break
         if not self.best_scores:
             raise DiswotError(
-                f"no evaluated candidate met the budget {self.config.budget.describe()} "
+                f"no evaluated candidate met the budget {self.request.budget.describe()} "
                 f"({len(self.history)} candidates tried); widen the budget"
             )
         return self.result(stop_reason, self.confirm())
@@ -231,16 +212,16 @@ class SearchLoop:
     def finalists(self) -> list[Evaluation]:
         """The best `confirm_top` candidates of the search (a score of -inf cannot be confirmed into the top)."""
         scored = [e for e in self.history if e.feasible and e.score is not None and math.isfinite(e.score)]
-        return sorted(scored, key=lambda e: -e.score)[: self.config.confirm_top]
+        return sorted(scored, key=lambda e: -e.score)[: self.request.confirm.top]
 
     def confirm(self) -> dict[str, Evaluation]:
         """Score each finalist as the mean of `confirm_inits` random inits (init 0 is the search's own)."""
-        if not self.config.confirms:
+        if not self.request.confirms:
             return {}
         finalists = self.finalists()
         missing = [f for f in finalists if f.canonical not in self.confirmed]
         for finalist in missing:
-            self.executor.submit(ScoringTask(self.space.name, finalist.canonical, self.config.confirm_inits))
+            self.executor.submit(ScoringTask(self.space.name, finalist.canonical, self.request.confirm.inits))
         for done, finalist in enumerate(finalists, start=1):
             if self.should_stop is not None and self.should_stop():
                 raise SearchCancelled()
@@ -262,11 +243,11 @@ class SearchLoop:
                 return False, -confirmed[evaluation.canonical].score
             return True, -evaluation.score
 
-        ranked = sorted(feasible, key=order)[: self.config.students_kept]
+        ranked = sorted(feasible, key=order)[: self.request.students_kept]
         return SearchResult(
-            config=self.config.to_dict(),
+            config=self.request.to_dict(),
             students=[self.spec(e, rank, confirmed.get(e.canonical)) for rank, e in enumerate(ranked, start=1)],
-            pareto_front=[self.spec(e) for e in pareto_front(feasible, self.config.objective)],
+            pareto_front=[self.spec(e) for e in pareto_front(feasible, self.request.objective)],
             history=self.history,
             evaluations=len(feasible),
             stop_reason=stop_reason,
@@ -278,23 +259,24 @@ class SearchLoop:
         )
 
     def spec(self, evaluation: Evaluation, rank: int = 0, confirmed: Evaluation | None = None) -> StudentSpec:
+        scoring = self.request.scoring
         return StudentSpec(
             space=self.space.name,
             arch=evaluation.canonical,
-            num_classes=self.config.num_classes,
+            num_classes=scoring.num_classes,
             params=evaluation.params,
             flops=evaluation.flops,
             score=evaluation.score,
             scores=evaluation.scores,
             terms=evaluation.terms,
-            teacher=self.config.teacher,
-            seed=self.config.seed,
-            init=self.config.init,
-            inits=self.config.inits,
-            shared_init=self.config.shared_init,
+            teacher=scoring.teacher,
+            seed=scoring.seed,
+            init=scoring.init,
+            inits=scoring.inits,
+            shared_init=scoring.shared_init,
             diswot_version=diswot.__version__,
             rank=rank,
             confirmed_score=None if confirmed is None else confirmed.score,
             confirmed_spread=None if confirmed is None else confirmed.score_spread,
-            confirm_inits=0 if confirmed is None else self.config.confirm_inits,
+            confirm_inits=0 if confirmed is None else self.request.confirm.inits,
         )

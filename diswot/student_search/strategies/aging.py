@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from deap import tools
 
+from diswot.errors import FieldError, integer_field
 from diswot.student_search.strategies.base import (
     INFEASIBLE_SCORE,
+    PopulationSettings,
     Strategy,
     is_feasible,
     mutate_away_duplicates,
@@ -26,10 +28,14 @@ from diswot.student_search.strategies.deap_setup import Individual, private_rand
 
 
 @dataclass(frozen=True)
-class AgingSettings:
-    evaluations: int
-    population: int
-    sample_size: int
+class AgingSettings(PopulationSettings):
+    sample_size: int = 10
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        integer_field("sample_size", self.sample_size, 1)
+        if self.sample_size > self.population:
+            raise FieldError("sample_size", f"{self.sample_size} must not exceed population ({self.population})")
 
 
 class AgingEvolution(Strategy):

@@ -8,8 +8,8 @@ flight and tells each evaluation, in the order it was asked for, as soon as it i
 Real et al., AAAI 2019). A generational strategy that has proposed its whole generation returns [] until it is
 told the rest; [] with nothing in flight means it has nothing more to propose.
 
-Each strategy reads its own `Settings` (a small dataclass whose fields are named as `SearchConfig`'s), as
-Optuna's samplers take their own arguments.
+Each strategy takes its own `Settings` (a small frozen dataclass that checks its fields and holds their defaults;
+a request's flat form names them alike), as Optuna's samplers take their own arguments.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from __future__ import annotations
 import abc
 import copy
 import random
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
 
 from deap import base, tools
 
+from diswot.errors import FieldError, integer_field
 from diswot.student_search.evaluation import Evaluation
 from diswot.student_search.strategies.deap_setup import private_random
 
 if TYPE_CHECKING:
-    from diswot.student_search.config import SearchConfig
     from search_spaces import SearchSpace
 
 # The fitness of a candidate outside the budget (DEAP's DeltaPenalty): worse than any score.
@@ -37,7 +37,24 @@ DUPLICATE_RETRIES = 10
 
 @dataclass(frozen=True)
 class LimitedSettings:
-    evaluations: int  # distinct feasible candidates scored at most
+    evaluations: int = 500  # distinct feasible candidates scored at most
+
+    def __post_init__(self) -> None:
+        integer_field("evaluations", self.evaluations, 1)
+
+
+@dataclass(frozen=True)
+class PopulationSettings(LimitedSettings):
+    population: int = 100
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        integer_field("population", self.population, 2)
+
+
+@dataclass(frozen=True)
+class NoSettings:
+    pass  # nothing to set: the space decides what is scored
 
 
 class Strategy(abc.ABC):
@@ -51,15 +68,6 @@ class Strategy(abc.ABC):
         self.space = space
         self.settings = settings
         self.rng = rng
-
-    @classmethod
-    def settings_of(cls, config: "SearchConfig") -> Any:
-        """This strategy's settings, taken from the search config's fields of the same names."""
-        return cls.Settings(**{f.name: getattr(config, f.name) for f in fields(cls.Settings)})
-
-    @classmethod
-    def for_search(cls, space: "SearchSpace", config: "SearchConfig") -> "Strategy":
-        return cls(space, cls.settings_of(config), random.Random(config.strategy_seed))
 
     @property
     def evaluation_limit(self) -> Optional[int]:

@@ -4,20 +4,13 @@ limit (it ends when the space does) and the result keeps every student."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-
-from diswot.student_search.strategies.base import Strategy
-
-
-@dataclass(frozen=True)
-class ExhaustiveSettings:
-    pass  # nothing to set: the space decides what is scored
+from diswot.student_search.strategies.base import NoSettings, Strategy
 
 
 class Exhaustive(Strategy):
     name = "exhaustive"
     summary = "every candidate, one per canonical form (small spaces: S1 has 64, NB201 8,765)"
-    Settings = ExhaustiveSettings
+    Settings = NoSettings
     enumerates = True
 
     def __init__(self, space, settings, rng):

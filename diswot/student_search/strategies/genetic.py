@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from deap import algorithms, base, tools
 
+from diswot.errors import probability_field
 from diswot.student_search.strategies.base import (
     INFEASIBLE_SCORE,
+    PopulationSettings,
     is_feasible,
     mutate_away_duplicates,
     score_of,
@@ -22,11 +24,14 @@ TOURNAMENT_SIZE = 3
 
 
 @dataclass(frozen=True)
-class GeneticSettings:
-    evaluations: int
-    population: int
-    crossover_rate: float
-    mutation_rate: float
+class GeneticSettings(PopulationSettings):
+    crossover_rate: float = 0.5
+    mutation_rate: float = 1.0  # every child mutated: crossing two cells often rebuilds a parent
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        probability_field("crossover_rate", self.crossover_rate)
+        probability_field("mutation_rate", self.mutation_rate)
 
 
 class GeneticAlgorithm(GenerationalStrategy):

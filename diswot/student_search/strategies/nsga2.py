@@ -12,17 +12,14 @@ from deap import algorithms, base, tools
 from diswot.student_search.strategies.base import is_feasible, mutate_away_duplicates, variation_toolbox
 from diswot.student_search.strategies.deap_setup import ParetoIndividual, private_random
 from diswot.student_search.strategies.generational import GenerationalStrategy
+from diswot.student_search.strategies.genetic import GeneticSettings
 
 INFEASIBLE_OBJECTIVES = (-1e30, 1e30)  # finite, so crowding distances stay defined
 
 
 @dataclass(frozen=True)
-class NSGA2Settings:
-    evaluations: int
-    population: int
-    crossover_rate: float
-    mutation_rate: float
-    objective: str  # "params" or "flops"
+class NSGA2Settings(GeneticSettings):
+    objective: str = "params"  # the request's cost axis, params or flops (checked with the request)
 
 
 class NSGA2(GenerationalStrategy):
