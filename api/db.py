@@ -32,7 +32,7 @@ class JobRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
-    config: Mapped[dict[str, Any]] = mapped_column(ExactJSON)  # SearchConfig.to_dict() of the validated request
+    config: Mapped[dict[str, Any]] = mapped_column(ExactJSON)  # SearchRequest.to_dict(): the request parsed at submission
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     started_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))

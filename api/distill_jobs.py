@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api.job_kinds import JobKind, register_job_kind
 from api.settings import Settings
 from api.validation import allowed_dirs, probe_source, server_files
 from diswot.distillation import DistillConfig, DistillStopped, LossWeights, distill
@@ -91,8 +92,9 @@ def _space_arch(text: str) -> str:
     return text
 
 
-def run_distill_job(pool, job_id: str, config: dict[str, Any]) -> None:
-    """Train one claimed job to its end, a stop (cancel: cancelled; shutdown: queued again) or a failure."""
+def run_distill_job(pool, job_id: str, config: dict[str, Any], parsed: None = None) -> None:
+    """Train one claimed job to its end, a stop (cancel: cancelled; shutdown: queued again) or a failure. Its
+    stored config is `distill`'s checked arguments: there is no parsed request to take."""
     jobs, settings = pool.jobs, pool.settings
     last_check = [float("-inf"), False]
 
@@ -138,3 +140,5 @@ def run_distill_job(pool, job_id: str, config: dict[str, Any]) -> None:
 def run_folder(settings: Settings, job_id: str) -> Path:
     return settings.distill_dir.expanduser().resolve() / job_id
 
+
+register_job_kind(JobKind(DISTILL_KIND, run_distill_job))

@@ -15,34 +15,33 @@ from typing import Any, Optional
 
 from api.settings import Settings
 from diswot.errors import DiswotError, FieldError
-from diswot.executors import default_concurrency
+from diswot.executors import ExecutorSpec
 from diswot.file_access import resolve_inside
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
-from diswot.student_search import SearchConfig
-from diswot.student_search.runner import check_budget_reachable
+from diswot.student_search import SearchRequest
 from diswot.teachers import TORCHSCRIPT_SUFFIXES, load_teacher
-from search_spaces import get_space
 
 PROBE_SOURCE_KINDS = ("npz", "cifar", "folder")  # the `KIND:PATH` prefixes of diswot.probe_data
 
 
-def search_config(values: dict[str, Any], settings: Settings) -> SearchConfig:
-    """The validated SearchConfig of a search request, with server files resolved to absolute paths and, unless
-    the request sets it, the default concurrency of this server's executor and workers per job (stored with the
-    job: a resumed job keeps it)."""
-    if values.get("concurrency") is None:
-        values = {**values, "concurrency": default_concurrency(settings.executor, settings.workers_per_job)}
-    config = SearchConfig.from_dict({**values, **server_files(values, settings)})
-    space = get_space(config.space)
-    if config.evaluation_limit is None and space.size() > settings.max_evaluations:
+def search_request(values: dict[str, Any], settings: Settings) -> SearchRequest:
+    """The search request of an API body or of a stored job (the edges where the service parses one), with server
+    files resolved to absolute paths and read only from this server's directories, scored on this server's
+    executor; a `concurrency` the request leaves unset is that executor's default (stored with the job: a resumed
+    job keeps it)."""
+    executor = ExecutorSpec.parse(settings.executor, settings.workers_per_job,
+                                  settings.ray_address if settings.executor == "ray" else None,
+                                  device=values.get("device", "auto"))
+    request = SearchRequest.parse({**values, **server_files(values, settings)}, executor=executor,
+                                  **allowed_dirs(values, settings))
+    space = request.search_space
+    if request.strategy.evaluation_limit is None and space.size() > settings.max_evaluations:
         raise FieldError(
             "strategy",
             f"exhaustive search scores every candidate of {space.name} (up to {space.size()}), more than this "
             f"server's max_evaluations ({settings.max_evaluations})",
         )
-    if not config.budget.unlimited:  # a budget no candidate meets is refused now rather than failing the job
-        check_budget_reachable(config, space)
-    return config
+    return request
 
 
 def check_score_work(values: dict[str, Any], settings: Settings) -> None:
@@ -59,9 +58,8 @@ def check_score_work(values: dict[str, Any], settings: Settings) -> None:
 
 
 def allowed_dirs(values: dict[str, Any], settings: Settings) -> dict[str, Optional[Path]]:
-    """The directories a request's files are read from, as `search` and `score` take them; a FieldError when the
-    request names a kind of file this server does not take. Asked at submission and again when a job starts: a
-    queued job may start after a restart with other settings."""
+    """The directories a request's files are read from, as a `ScoringSetup` takes them; a FieldError when the
+    request names a kind of file this server does not take."""
     checkpoint = values.get("checkpoint")
     if (checkpoint is not None or values["teacher"].endswith(TORCHSCRIPT_SUFFIXES)) and settings.teacher_dir is None:
         field = "checkpoint" if checkpoint is not None else "teacher"

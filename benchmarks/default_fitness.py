@@ -51,6 +51,7 @@ from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.proxies.diswot_capacity import DEFAULT_WEIGHTS, NAME, component_values, fitness
 from diswot.proxies.ensemble import ranks_within_set
 from diswot.scorer import Scorer
+from diswot.scoring_setup import ScoringSetup
 from diswot.teachers import load_teacher
 from search_spaces import get_space
 
@@ -91,8 +92,8 @@ def measure(dataset: str, teacher: str, sample: int, threads: int) -> dict:
     num_classes = CLASSES[dataset]
     probe = load_probe_batch(ProbeDataSpec(source=str(SHARED_DATA / f"{dataset}_sample.npz"), batch_size=64),
                              num_classes)
-    scorer = Scorer(load_teacher(teacher_spec(dataset, teacher), num_classes, seed=0), probe, [NAME], seed=0,
-                    device="cpu")
+    setup = ScoringSetup(teacher_spec(dataset, teacher), num_classes=num_classes, proxies=(NAME,), device="cpu")
+    scorer = Scorer(setup, load_teacher(setup.teacher, num_classes, seed=0), probe)
     started = time.perf_counter()
     reference = calibration_reference(space, scorer.seed)
     reference_values = [component_values(scorer.candidate(space, arch)) for arch in reference]

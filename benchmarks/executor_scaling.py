@@ -34,11 +34,11 @@ from pathlib import Path
 import torch
 
 from diswot.candidate_score import CandidateScore
-from diswot.executors import InProcessExecutor, ProcessPoolScoringExecutor, RayExecutor, default_concurrency
+from diswot.executors import ExecutorSpec, InProcessExecutor, ProcessPoolScoringExecutor, RayExecutor
 from diswot.executors.tasks import ScoringOutcome
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.published_procedure import published_diswot_score
-from diswot.student_search import SearchConfig, search
+from diswot.student_search import SearchRequest, search
 from search_spaces import get_space
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -49,13 +49,13 @@ TARGET_EFFICIENCY_AT_32 = 0.9
 WORKERS = 2
 
 
-def local_config(evaluations: int) -> SearchConfig:
-    return SearchConfig.from_dict(dict(teacher="resnet56", space="nb201", num_classes=100, strategy="aging",
+def local_config(evaluations: int) -> SearchRequest:
+    return SearchRequest.parse(dict(teacher="resnet56", space="nb201", num_classes=100, strategy="aging",
                                        evaluations=evaluations, batch_size=64, device="cpu",
-                                       concurrency=default_concurrency("process", WORKERS)))
+                                       concurrency=ExecutorSpec("process", WORKERS).default_concurrency))
 
 
-def timed_search(config: SearchConfig, executor, threads: int) -> tuple[float, dict]:
+def timed_search(config: SearchRequest, executor, threads: int) -> tuple[float, dict]:
     torch.set_num_threads(threads)
     started = time.perf_counter()
     result = search(config, executor=executor)
@@ -146,7 +146,7 @@ class InstantExecutor(InProcessExecutor):
 
 
 def loop_milliseconds_per_candidate(evaluations: int = 400, concurrency: int = 32) -> float:
-    config = SearchConfig.from_dict(dict(teacher="resnet8", space="nb201", num_classes=100, evaluations=evaluations,
+    config = SearchRequest.parse(dict(teacher="resnet8", space="nb201", num_classes=100, evaluations=evaluations,
                                          proxies=["params"], confirm_top=0, concurrency=concurrency))
     search(config, executor=InstantExecutor())  # warm-up
     started = time.perf_counter()
@@ -201,7 +201,7 @@ def cluster_runs(cpus: int, per_worker: int, duration: float, concurrencies: lis
 def cluster_run(cpus: int, per_worker: int, duration: float, concurrency: int, plain_seconds: float) -> dict:
     evaluations = cpus * per_worker
     # A cost proxy and no confirm stage: the parent's own scorer costs next to nothing, the stand-in does the work.
-    config = SearchConfig.from_dict(dict(teacher="resnet8", space="nb201", num_classes=100, strategy="aging",
+    config = SearchRequest.parse(dict(teacher="resnet8", space="nb201", num_classes=100, strategy="aging",
                                          evaluations=evaluations, population=min(100, evaluations // 2),
                                          sample_size=min(10, evaluations // 4), proxies=["params"], confirm_top=0,
                                          concurrency=concurrency))
@@ -235,7 +235,7 @@ def plain_ray_seconds(ray, tasks: int, cpus: int, duration: float) -> float:
 def write_markdown(figures: dict, path: Path) -> None:
     lines = [f"# Executor scaling ({figures['date']}, {figures['machine']})", "", f"Command: `{figures['command']}`", ""]
     if figures.get("local"):
-        concurrency = default_concurrency("process", WORKERS)
+        concurrency = ExecutorSpec("process", WORKERS).default_concurrency
         lines += [f"## One {figures['evaluations']}-evaluation NB201 search (resnet56 teacher, batch 64, concurrency "
                   f"{concurrency}: the default for {WORKERS} workers)", "",
                   "| executor | seconds, each repeat | candidates/s (median) | ratio to in-process 2 threads | ratio to "

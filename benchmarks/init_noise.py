@@ -31,10 +31,8 @@ from pathlib import Path
 import torch
 from scipy.stats import spearmanr
 
-from diswot.probe_data import load_probe_batch
 from diswot.scorer import Scorer
-from diswot.student_search import JsonlStore, MemoryStore, SearchConfig, search
-from diswot.teachers import load_teacher
+from diswot.student_search import JsonlStore, MemoryStore, SearchRequest, search
 from search_spaces import get_space
 from search_spaces.nb201 import one_edge_neighbours
 
@@ -79,10 +77,9 @@ def main() -> None:
     base = dict(teacher="resnet56", space="nb201", num_classes=100, batch_size=64, seed=0, data=args.data,
                 top_k=5, device="cpu", strategy="aging", evaluations=args.evaluations,
                 proxies=["diswot"], confirm_top=0)  # what this benchmark measures: one proxy's init noise
-    config = SearchConfig.from_dict(base)
+    config = SearchRequest.parse(base)
     space = get_space("nb201")
-    scorer = Scorer(load_teacher("resnet56", 100, seed=0), load_probe_batch(config.probe_spec(), 100), ["diswot"],
-                    seed=0, device="cpu")
+    scorer = config.scoring.build_scorer()
     started = time.perf_counter()
 
     canonicals = sorted({space.canonical(cell) for cell in space.enumerate()})
@@ -107,7 +104,7 @@ def main() -> None:
             store = MemoryStore()
             if inits == 1 and cache.exists():
                 store.evaluations = JsonlStore(cache).load()
-            result = search(SearchConfig.from_dict({**base, "inits": inits, "search_seed": seed}), store=store)
+            result = search(SearchRequest.parse({**base, "inits": inits, "search_seed": seed}), store=store)
             held = [mean_over_inits(scorer, scorer.candidate(space, s.arch), held_out) for s in result.students]
             picks.append({"inits": inits, "search_seed": seed, "best_arch": result.students[0].arch,
                           "best_search_score": result.students[0].score, "best_held_out_score": held[0],

@@ -40,6 +40,7 @@ from diswot.correlation import correlate, correlation_markdown, format_statistic
 from diswot.nb201_accuracy import best_cell, test_accuracy
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.scorer import Scorer
+from diswot.scoring_setup import ScoringSetup
 from search_spaces import get_space
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -78,7 +79,8 @@ def agreement_with_naslib(dataset: str, sample: int, reseed_sample: int, device:
                              CLASSES[dataset])
 
     def scores_with_seed(seed: int, cells: list[dict]) -> list[dict]:
-        scorer = Scorer(None, probe, list(NASLIB_NAMES), device=device, num_classes=CLASSES[dataset], seed=seed)
+        setup = ScoringSetup(None, num_classes=CLASSES[dataset], proxies=tuple(NASLIB_NAMES), seed=seed, device=device)
+        scorer = Scorer(setup, None, probe)
         return [scorer.score(space, row["arch_str"]).scores for row in cells]
 
     started = time.perf_counter()

@@ -24,6 +24,7 @@ from diswot.network_outputs import batch_statistics_norm, forward_outputs
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.published_procedure import published_diswot_score
 from diswot.scorer import Scorer
+from diswot.scoring_setup import ScoringSetup
 from diswot.teachers import load_teacher
 from search_spaces import get_space
 
@@ -74,7 +75,8 @@ def main() -> None:
 
     started = time.perf_counter()
     teacher = load_teacher("resnet56", args.num_classes)
-    scorer = Scorer(teacher, probe, ["diswot"], device=args.device)
+    scorer = Scorer(ScoringSetup("resnet56", num_classes=args.num_classes, proxies=("diswot",), device=args.device),
+                    teacher, probe)
     ours = [scorer.score(space, arch).score for arch in archs]
     ours_seconds = time.perf_counter() - started
 

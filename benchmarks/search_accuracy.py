@@ -32,7 +32,7 @@ import numpy as np
 
 import diswot
 from diswot.nb201_accuracy import test_accuracy
-from diswot.student_search import JsonlStore, MemoryStore, SearchConfig, search
+from diswot.student_search import JsonlStore, MemoryStore, SearchRequest, search
 from search_spaces import get_space
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -69,7 +69,7 @@ def main() -> None:
     accuracy = accuracy_by_canonical()
     RESULTS.mkdir(exist_ok=True)
     cache = JsonlStore(RESULTS / f"nb201_exhaustive_{label}.jsonl")
-    exhaustive = search(SearchConfig.from_dict({**base, "strategy": "exhaustive"}), store=cache,
+    exhaustive = search(SearchRequest.parse({**base, "strategy": "exhaustive"}), store=cache,
                         on_progress=lambda p: print(f"exhaustive {p.stage}: {p.evaluations}/{p.total}", flush=True)
                         if p.evaluations % 250 == 0 else None)
     reference = exhaustive.students[0]
@@ -83,7 +83,7 @@ def main() -> None:
         for seed in args.seeds:
             store = MemoryStore()
             store.evaluations = list(stored)  # a finalist the exhaustive run confirmed is not confirmed again
-            result = search(SearchConfig.from_dict({**base, "strategy": strategy, "evaluations": args.evaluations,
+            result = search(SearchRequest.parse({**base, "strategy": strategy, "evaluations": args.evaluations,
                                                     "search_seed": seed}), store=store)
             top = result.students[0]
             gap = accuracy[reference.arch] - accuracy[top.arch]

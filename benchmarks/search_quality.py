@@ -29,7 +29,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 import diswot
-from diswot.student_search import JsonlStore, MemoryStore, SearchConfig, hypervolume, search
+from diswot.student_search import JsonlStore, MemoryStore, SearchRequest, hypervolume, search
 from search_spaces import get_space
 from search_spaces.nb201 import one_edge_neighbours
 
@@ -93,7 +93,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     cache = JsonlStore(RESULTS / f"nb201_exhaustive_{label}.jsonl")
     with tqdm(desc="exhaustive", unit="cand") as bar:
-        exhaustive = search(SearchConfig.from_dict({**base, "strategy": "exhaustive"}), store=cache,
+        exhaustive = search(SearchRequest.parse({**base, "strategy": "exhaustive"}), store=cache,
                             on_progress=lambda p: bar.update(p.evaluations - bar.n))
     all_scores = sorted((e.score for e in exhaustive.history), reverse=True)
     best = all_scores[0]
@@ -112,7 +112,7 @@ def main() -> None:
         for seed in args.seeds:
             store = MemoryStore()
             store.evaluations = cache.load()
-            config = SearchConfig.from_dict({**base, "strategy": strategy, "evaluations": args.evaluations,
+            config = SearchRequest.parse({**base, "strategy": strategy, "evaluations": args.evaluations,
                                              "search_seed": seed})
             result = search(config, store=store)
             found = result.students[0].score

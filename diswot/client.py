@@ -131,7 +131,7 @@ class Endpoints:
         raise NotImplementedError
 
     def submit(self, request: Optional[dict[str, Any]] = None, **fields: Any) -> Any:
-        """Queue a search (SearchConfig's fields); returns the job, whose `id` the other calls take."""
+        """Queue a search (a search request's fields); returns the job, whose `id` the other calls take."""
         return self.send(Call("POST", "/v1/searches", body={**(request or {}), **fields}))
 
     def get(self, job_id: str) -> Any:

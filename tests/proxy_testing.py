@@ -3,13 +3,13 @@
 import torch
 from torch import nn
 
-from diswot import ProbeDataSpec, Scorer, load_probe_batch
+from diswot import ProbeDataSpec, ScoringSetup
 
 
 def teacher_free_scorer(proxies, batch_size=8, classes=10):
     """A scorer of `proxies` (none teacher-aware) on a small synthetic probe batch of 16x16 images."""
-    probe = load_probe_batch(ProbeDataSpec(batch_size=batch_size, image_size=16), classes)
-    return Scorer(None, probe, proxies, device="cpu", num_classes=classes)
+    probe = ProbeDataSpec(batch_size=batch_size, image_size=16)
+    return ScoringSetup(None, num_classes=classes, probe=probe, proxies=tuple(proxies), device="cpu").build_scorer()
 
 
 class FailsAboveBatch(nn.Module):

@@ -7,12 +7,12 @@ import random
 import pytest
 
 import diswot
-from diswot import SearchConfig
+from diswot import SearchRequest
 from diswot.student_search import MemoryStore
 from diswot.student_search.evaluation import Evaluation
 from diswot.student_search.strategies import get_strategy
 from diswot.student_search.strategies.aging import AgingSettings
-from diswot.student_search.strategies.exhaustive import ExhaustiveSettings
+from diswot.student_search.strategies.base import NoSettings
 from diswot.student_search.strategies.nsga2 import NSGA2Settings
 from search_spaces import get_space
 
@@ -25,18 +25,23 @@ def told(space, archs, score=1.0):
 
 
 def test_each_strategy_reads_only_its_own_settings():
-    config = SearchConfig.from_dict(dict(SMALL, evaluations=30, objective="flops"))
-    assert get_strategy("aging").settings_of(config) == AgingSettings(evaluations=30, population=8, sample_size=3)
-    assert get_strategy("nsga2").settings_of(config) == NSGA2Settings(30, 8, 0.5, 1.0, "flops")
-    assert get_strategy("exhaustive").settings_of(config) == ExhaustiveSettings()
+    flat = dict(SMALL, evaluations=30, objective="flops")
+    assert SearchRequest.parse(flat).strategy.settings == AgingSettings(evaluations=30, population=8, sample_size=3)
+    assert SearchRequest.parse(dict(flat, strategy="nsga2")).strategy.settings == NSGA2Settings(30, 8, 0.5, 1.0,
+                                                                                                "flops")
+    assert SearchRequest.parse(dict(flat, strategy="exhaustive", space="resnet_cifar")).strategy.settings == \
+        NoSettings()
+    # what a strategy does not read is not kept, so it cannot make two equal searches differ
+    assert SearchRequest.parse(dict(flat, strategy="random", population=50)) == SearchRequest.parse(
+        dict(flat, strategy="random"))
 
 
 def test_exhaustive_alone_says_it_walks_the_whole_space():
     assert [name for name in ("aging", "ga", "nsga2", "random", "exhaustive") if get_strategy(name).enumerates] == [
         "exhaustive"]
-    config = SearchConfig.from_dict(dict(SMALL, strategy="exhaustive", space="resnet_cifar"))
-    assert config.evaluation_limit is None and config.students_kept is None
-    assert SearchConfig.from_dict(SMALL).evaluation_limit == 500
+    config = SearchRequest.parse(dict(SMALL, strategy="exhaustive", space="resnet_cifar"))
+    assert config.strategy.evaluation_limit is None and config.students_kept is None
+    assert SearchRequest.parse(SMALL).strategy.evaluation_limit == 500
 
 
 def test_aging_waits_for_a_told_population_before_breeding():
@@ -54,8 +59,8 @@ def test_aging_waits_for_a_told_population_before_breeding():
 
 def test_a_generation_is_handed_out_in_slots_and_bred_again_once_fully_told():
     space = get_space("resnet_cifar_wide")
-    config = SearchConfig.from_dict(dict(SMALL, strategy="ga", population=6))
-    strategy = get_strategy("ga").for_search(space, config)
+    config = SearchRequest.parse(dict(SMALL, strategy="ga", population=6))
+    strategy = config.build_strategy()
     first, second = strategy.ask(4), strategy.ask(4)
     assert (len(first), len(second)) == (4, 2) and strategy.ask(4) == []
     strategy.tell(first, told(space, first))
@@ -104,10 +109,10 @@ def test_resume_with_three_in_flight_equals_uninterrupted(strategy):
 def test_a_run_folder_written_before_concurrency_existed_still_resumes(tmp_path):
     from diswot.student_search.run_folder import search_in_folder
 
-    config = SearchConfig.from_dict(dict(SMALL, evaluations=6))
+    config = SearchRequest.parse(dict(SMALL, evaluations=6))
     older = config.to_dict()
     del older["concurrency"]
     (tmp_path / "request.json").write_text(json.dumps(older))
     assert search_in_folder(config, tmp_path).evaluations == 6
     with pytest.raises(diswot.DiswotError, match="holds a different search \\(concurrency: 1 there, 2 now\\)"):
-        search_in_folder(SearchConfig.from_dict(dict(SMALL, evaluations=6, concurrency=2)), tmp_path)
+        search_in_folder(SearchRequest.parse(dict(SMALL, evaluations=6, concurrency=2)), tmp_path)

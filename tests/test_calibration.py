@@ -9,12 +9,11 @@ import torch
 from scipy import stats
 
 from diswot.calibration import IQR_PER_SIGMA, Calibration, TermScale, reference_sample
-from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.probe_data import ProbeDataSpec
 from diswot.proxies import DEFAULT_PROXY, get_proxy, resolve_proxy_name
 from diswot.proxies.diswot_capacity import DEFAULT_WEIGHTS, NAME, fitness
-from diswot.scorer import Scorer
-from diswot.student_search import SearchConfig
-from diswot.teachers import load_teacher
+from diswot.scoring_setup import ScoringSetup
+from diswot.student_search import SearchRequest
 from search_spaces import get_space
 
 
@@ -64,10 +63,9 @@ def test_calibration_round_trips_through_json_form():
 
 @pytest.fixture(scope="module")
 def nb201_scorer():
-    probe = load_probe_batch(ProbeDataSpec(source="synthetic", batch_size=16), 10)
-    teacher = load_teacher("resnet8", 10, seed=0)
-    proxies = [NAME, "diswot_semantic", "diswot_relation", "params", "synflow"]
-    return Scorer(teacher, probe, proxies, seed=0, device="cpu")
+    proxies = (NAME, "diswot_semantic", "diswot_relation", "params", "synflow")
+    return ScoringSetup("resnet8", num_classes=10, probe=ProbeDataSpec(source="synthetic", batch_size=16),
+                        proxies=proxies, device="cpu").build_scorer()
 
 
 def components(record):
@@ -125,6 +123,6 @@ def test_both_diswot_terms_count_in_the_default(nb201_scorer, reference_records)
 def test_default_names_the_search_default():
     assert resolve_proxy_name("default") == DEFAULT_PROXY == NAME
     assert get_proxy("default") is get_proxy(NAME)
-    assert SearchConfig.from_dict({"teacher": "resnet8", "space": "nb201"}).proxies == [DEFAULT_PROXY]
-    config = SearchConfig.from_dict({"teacher": "resnet8", "space": "nb201", "proxies": ["default", "params"]})
-    assert config.proxies == [DEFAULT_PROXY, "params"]
+    assert SearchRequest.parse({"teacher": "resnet8", "space": "nb201"}).scoring.proxies == (DEFAULT_PROXY,)
+    config = SearchRequest.parse({"teacher": "resnet8", "space": "nb201", "proxies": ["default", "params"]})
+    assert config.scoring.proxies == (DEFAULT_PROXY, "params")

@@ -6,11 +6,10 @@ import pytest
 
 import diswot
 from diswot import DiswotError
-from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.probe_data import ProbeDataSpec
 from diswot.proxies import get_proxy
-from diswot.scorer import Scorer
-from diswot.student_search import MemoryStore, SearchConfig
-from diswot.teachers import load_teacher
+from diswot.scoring_setup import ScoringSetup
+from diswot.student_search import MemoryStore, SearchRequest
 from search_spaces import get_space
 
 SETTINGS = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8,
@@ -24,8 +23,8 @@ def confirmed_result():
 
 def test_confirmed_scores_are_the_mean_and_spread_over_the_confirm_inits(confirmed_result):
     space = get_space("resnet_cifar_wide")
-    probe = load_probe_batch(ProbeDataSpec(source="synthetic", batch_size=8, seed=0), 10)
-    scorer = Scorer(load_teacher("resnet8", 10, seed=0), probe, ["diswot"], seed=0, device="cpu")
+    probe = ProbeDataSpec(source="synthetic", batch_size=8, seed=0)
+    scorer = ScoringSetup("resnet8", num_classes=10, probe=probe, proxies=("diswot",), device="cpu").build_scorer()
     proxy = get_proxy("diswot")
     confirmed = [s for s in confirmed_result.students if s.confirmed_score is not None]
     assert len(confirmed) == 4
@@ -85,4 +84,4 @@ def test_confirm_stage_off():
                                           ("confirm_inits", True)])
 def test_bad_confirm_settings_name_the_field(field, value):
     with pytest.raises(DiswotError, match=field):
-        SearchConfig.from_dict({"teacher": "resnet8", "space": "nb201", field: value})
+        SearchRequest.parse({"teacher": "resnet8", "space": "nb201", field: value})

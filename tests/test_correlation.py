@@ -17,9 +17,8 @@ from diswot.correlation import (
     top_membership,
     top_share,
 )
-from diswot.probe_data import load_probe_batch
 from diswot.proxies.ensemble import RankEnsemble, ranks_within_set, split_proxy_list
-from diswot.scorer import Scorer
+from diswot.scoring_setup import ScoringSetup
 from search_spaces import get_space
 
 CELLS = [
@@ -153,7 +152,7 @@ def test_correlate_with_several_inits_averages_each_student_over_them(tmp_path):
     data = ProbeDataSpec(batch_size=8, image_size=16)
     # timing_sample=2: candidates 1 and 2 take the per-proxy timed path, the others the shared one
     report = correlate(table, "arch", "acc", proxies=["synflow"], num_classes=10, data=data, timing_sample=2, inits=2)
-    one_init = Scorer(None, load_probe_batch(data, 10), ["synflow"], device="cpu", num_classes=10)
+    one_init = ScoringSetup(None, num_classes=10, probe=data, proxies=("synflow",), device="cpu").build_scorer()
     space = get_space("nb201")
     for cell, scored in zip(CELLS, report.candidates):
         candidate = one_init.candidate(space, cell)

@@ -68,7 +68,7 @@ def test_the_form_states_this_servers_limits_and_defaults(service):
     form = client.get("/new").text
     evaluations = re.search(r'<input id="field-evaluations"[^>]*>', form, re.S).group(0)
     assert 'min="1"' in evaluations and 'max="300"' in evaluations
-    assert 'value="300"' in evaluations  # SearchConfig's default of 500, lowered to this server's limit
+    assert 'value="300"' in evaluations  # the request's default of 500, lowered to this server's limit
     assert 'max="16"' in re.search(r'<input id="field-batch_size"[^>]*>', form, re.S).group(0)
     top_k = re.search(r'<input id="field-top_k"[^>]*>', form, re.S).group(0)
     assert 'max="7"' in top_k and 'value="7"' in top_k

@@ -28,7 +28,7 @@ from local_server import LocalServer  # noqa: E402
 from diswot.proxies import DEFAULT_PROXY  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
 from diswot.client import Client  # noqa: E402
-from diswot.student_search import Evaluation, SearchConfig, SearchResult, StudentSpec  # noqa: E402
+from diswot.student_search import Evaluation, SearchRequest, SearchResult, StudentSpec  # noqa: E402
 from diswot.student_search.result import pareto_front  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3)
@@ -313,7 +313,7 @@ def fill_database(path, jobs=1000, evaluations=10_000):
     now = utc_now()
     teachers = ("resnet56", "resnet110", "wrn_40_2", "vgg13", "resnet32x4")
     configs = [
-        SearchConfig.from_dict(
+        SearchRequest.parse(
             dict(teacher=teacher, space="nb201", num_classes=100, max_params="0.8M", evaluations=500)
         ).to_dict()
         for teacher in teachers
@@ -331,7 +331,7 @@ def fill_database(path, jobs=1000, evaluations=10_000):
                 best_score=-0.41 - number * 1e-4, error="internal error: out of memory" if status == "failed" else None,
             )
         )
-    config = SearchConfig.from_dict(dict(teacher="resnet56", space="nb201", num_classes=10, evaluations=evaluations))
+    config = SearchRequest.parse(dict(teacher="resnet56", space="nb201", num_classes=10, evaluations=evaluations))
     history = synthetic_evaluations(evaluations)
     result = finished_result(config.to_dict(), history)
     big = uuid.uuid4().hex

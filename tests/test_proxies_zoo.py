@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torch import nn
 
-from diswot import ProbeDataSpec, Scorer, get_space, load_probe_batch, load_teacher
+from diswot import ProbeDataSpec, ScoringSetup, get_space
 from diswot.network_outputs import batch_statistics_norm
 from diswot.proxies import get_proxy, list_proxies
 from diswot.proxies.batch_splitting import batch_chunks, is_out_of_memory, run_with_batch_splitting
@@ -29,8 +29,8 @@ DISCONNECTED = "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|none~0|none~1|none~2|"
 
 
 def make_scorer(proxies, batch_size=8, classes=10):
-    probe = load_probe_batch(ProbeDataSpec(batch_size=batch_size, image_size=16), classes)
-    return Scorer(load_teacher("resnet8", classes), probe, proxies, device="cpu")
+    probe = ProbeDataSpec(batch_size=batch_size, image_size=16)
+    return ScoringSetup("resnet8", num_classes=classes, probe=probe, proxies=tuple(proxies), device="cpu").build_scorer()
 
 
 class TinyConvNet(nn.Module):
@@ -203,9 +203,10 @@ def test_kd_loss_and_cka_follow_their_formulas():
 
 
 def test_teacher_aware_proxies_compare_with_the_teacher():
-    probe = load_probe_batch(ProbeDataSpec(batch_size=16, image_size=16), 10)
+    probe = ProbeDataSpec(batch_size=16, image_size=16)
     scores = [
-        Scorer(load_teacher(teacher, 10), probe, ["kd_loss", "cka"], device="cpu").score(get_space("nb201"), CELL).scores
+        ScoringSetup(teacher, num_classes=10, probe=probe, proxies=("kd_loss", "cka"), device="cpu").build_scorer()
+        .score(get_space("nb201"), CELL).scores
         for teacher in ("resnet8", "wrn_16_1")
     ]
     for first_teacher, second_teacher in zip(*[s.values() for s in scores]):
@@ -272,8 +273,8 @@ def test_synflow_agrees_with_nas_bench_suite_zero(shared_data):
     """A fast version of the benchmark's agreement check (benchmarks/ranking_quality.py): 20 CIFAR-100 cells."""
     rows = [r for r in csv.DictReader(open(shared_data / "nb201_zc_proxies_subset.csv")) if r["dataset"] == "cifar100"]
     rows = [r for r in rows if r["synflow"]][:20]
-    probe = load_probe_batch(ProbeDataSpec(source=str(shared_data / "cifar100_sample.npz"), batch_size=2), 100)
-    scorer = Scorer(None, probe, ["synflow"], device="cpu", num_classes=100)
+    probe = ProbeDataSpec(source=str(shared_data / "cifar100_sample.npz"), batch_size=2)
+    scorer = ScoringSetup(None, num_classes=100, probe=probe, proxies=("synflow",), device="cpu").build_scorer()
     synflow = get_proxy("synflow")
     ours = [synflow.compute(scorer.candidate(get_space("nb201"), r["arch_str"])).score for r in rows]
     assert spearmanr(ours, [float(r["synflow"]) for r in rows]).statistic > 0.97

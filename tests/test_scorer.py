@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from diswot import DiswotError, ProbeDataSpec, Scorer, get_space, load_probe_batch, load_teacher
+from diswot import DiswotError, ProbeDataSpec, Scorer, ScoringSetup, get_space, load_probe_batch, load_teacher
 from diswot.published_procedure import published_diswot_score
 from diswot.seeding import derive_seed, seeded_torch
 
@@ -17,8 +17,8 @@ NB201_CELLS = [
 
 
 def make_scorer(proxies=("diswot", "diswot_classcorr", "params"), teacher="resnet8", batch_size=16, classes=10, **kw):
-    probe = load_probe_batch(ProbeDataSpec(batch_size=batch_size), classes)
-    return Scorer(load_teacher(teacher, classes), probe, proxies, device="cpu", **kw)
+    return ScoringSetup(teacher, num_classes=classes, probe=ProbeDataSpec(batch_size=batch_size),
+                        proxies=tuple(proxies), device="cpu", **kw).build_scorer()
 
 
 def test_score_does_not_depend_on_order_or_company():
@@ -95,7 +95,8 @@ def test_gaussian_init_changes_the_network_and_is_seeded():
 def test_teacher_class_count_must_cover_probe_labels():
     probe = load_probe_batch(ProbeDataSpec(batch_size=16), 100)
     with pytest.raises(DiswotError, match="classes"):
-        Scorer(load_teacher("resnet8", 10), probe, ["diswot"], device="cpu")
+        Scorer(ScoringSetup("resnet8", num_classes=10, proxies=("diswot",), device="cpu"), load_teacher("resnet8", 10),
+               probe)
 
 
 def test_unknown_proxy_lists_valid_names():
@@ -150,7 +151,7 @@ def test_shared_init_starts_every_layer_two_students_share_from_the_same_weights
 
 
 def test_shared_init_must_be_a_boolean():
-    with pytest.raises(DiswotError, match="shared_init must be true or false"):
+    with pytest.raises(DiswotError, match="field 'shared_init': must be true or false"):
         make_scorer(shared_init="yes")
 
 

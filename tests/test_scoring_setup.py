@@ -6,13 +6,14 @@ import pickle
 
 import pytest
 
-from diswot import ProbeDataSpec, Scorer, SearchConfig, load_probe_batch, load_teacher
+from diswot import ProbeDataSpec, Scorer, SearchRequest, load_probe_batch, load_teacher
 from diswot.calibration import Calibration, TermScale
 from diswot.errors import FieldError
 from diswot.executors import InProcessExecutor
 from diswot.proxies.diswot_capacity import DEFAULT_WEIGHTS
 from diswot.proxies.diswot_capacity import NAME as CAPACITY
-from diswot.scoring_setup import ScoringSetup, measured_calibrations
+from diswot.calibration_on_workers import measured_calibrations
+from diswot.scoring_setup import ScoringSetup
 from search_spaces import get_space
 
 PROBE = ProbeDataSpec(batch_size=8, image_size=16, seed=3)
@@ -22,8 +23,7 @@ def test_a_setup_survives_pickling_and_builds_the_scorer_a_hand_built_one_equals
     setup = ScoringSetup("resnet8", num_classes=10, probe=PROBE, proxies=("diswot", "snip"), seed=3, device="cpu")
     again = pickle.loads(pickle.dumps(setup))
     assert again == setup
-    by_hand = Scorer(load_teacher("resnet8", 10, seed=3), load_probe_batch(PROBE, 10), ["diswot", "snip"], seed=3,
-                     device="cpu")
+    by_hand = Scorer(setup, load_teacher("resnet8", 10, seed=3), load_probe_batch(PROBE, 10))
     space = get_space("resnet_cifar")
     assert again.build_scorer().score(space, "1x16-3x32-5x64").scores == by_hand.score(space, "1x16-3x32-5x64").scores
 
@@ -53,10 +53,11 @@ def test_the_default_proxy_alias_is_resolved_once():
     assert ScoringSetup("resnet8", proxies=("default",)).proxies == ("diswot_capacity",)
 
 
-def test_a_search_config_builds_its_setup_with_the_same_fields():
-    config = SearchConfig.from_dict(dict(teacher="resnet8", space="nb201", num_classes=10, batch_size=8,
-                                         image_size=16, seed=4, inits=2, shared_init=True, proxies=["diswot"]))
-    setup = config.scoring_setup(allowed_teacher_dir="/srv/teachers")
+def test_a_search_request_parses_its_scoring_setup_from_the_same_fields():
+    request = SearchRequest.parse(dict(teacher="resnet8", space="nb201", num_classes=10, batch_size=8,
+                                       image_size=16, seed=4, inits=2, shared_init=True, proxies=["diswot"]),
+                                  allowed_teacher_dir="/srv/teachers")
+    setup = request.scoring
     assert setup.probe == ProbeDataSpec(batch_size=8, image_size=16, seed=4)
     assert (setup.teacher, setup.num_classes, setup.seed, setup.inits, setup.shared_init, setup.proxies) == (
         "resnet8", 10, 4, 2, True, ("diswot",))

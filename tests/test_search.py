@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import diswot
-from diswot import DiswotError, SearchConfig, StudentSpec, build_student
+from diswot import DiswotError, SearchRequest, StudentSpec, build_student
 from diswot.student_search import JsonlStore, MemoryStore
 from diswot.student_search.result import hypervolume, pareto_front
 from diswot.student_search.evaluation import Evaluation
@@ -92,7 +92,7 @@ def test_budget_is_respected_and_unreachable_budget_fails_early():
 )
 def test_invalid_request_names_the_field(field, value, message):
     with pytest.raises(DiswotError) as error:
-        SearchConfig.from_dict({"teacher": "resnet8", "space": "resnet_cifar", field: value})
+        SearchRequest.parse({"teacher": "resnet8", "space": "resnet_cifar", field: value})
     assert f"field {field!r}" in str(error.value) and message in str(error.value)
 
 
@@ -100,15 +100,15 @@ def test_invalid_request_names_the_field(field, value, message):
 @pytest.mark.parametrize("value", ["1e400", "9e999", "2e18", 10**400, 10**18 + 1, 1e300, float("inf"), float("nan")])
 def test_a_count_beyond_the_largest_budget_names_the_field_and_the_range(field, value):
     with pytest.raises(DiswotError) as error:
-        SearchConfig.from_dict({"teacher": "resnet8", "space": "resnet_cifar", field: value})
+        SearchRequest.parse({"teacher": "resnet8", "space": "resnet_cifar", field: value})
     message = str(error.value)
     assert message.startswith(f"field {field!r}: ") and "from 0 to 1e18" in message and len(message) < 200
 
 
 def test_the_largest_budget_is_accepted():
-    config = SearchConfig.from_dict({"teacher": "resnet8", "space": "resnet_cifar", "max_flops": "1e18",
+    config = SearchRequest.parse({"teacher": "resnet8", "space": "resnet_cifar", "max_flops": "1e18",
                                      "max_params": 10**18})
-    assert config.max_flops == config.max_params == 10**18
+    assert config.budget.max_flops == config.budget.max_params == 10**18
 
 
 def test_cli_search_refuses_an_overflowing_budget_in_one_line(tmp_path):
@@ -184,8 +184,9 @@ def test_a_converged_population_keeps_proposing_new_cells_until_the_budget_is_sp
     # the population). Without duplicate elimination the search stalls early (aging: after 540 of these 1,000).
     store = MemoryStore()
     store.evaluations = every_nb201_cell_scored.load()
-    config = SearchConfig(teacher="resnet8", space="nb201", num_classes=10, batch_size=2, strategy=strategy,
-                          population=population, sample_size=sample_size, evaluations=1000, search_seed=0)
+    config = SearchRequest.parse(dict(teacher="resnet8", space="nb201", num_classes=10, batch_size=2,
+                                      strategy=strategy, population=population, sample_size=sample_size,
+                                      evaluations=1000, search_seed=0))
     result = diswot.search(config, store=store)
     assert result.evaluations == 1000 and result.stop_reason == "evaluations reached"
 

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.dashboard.search_form import search_form
-from api.routers.searches import JobId
+from api.routers.job_routes import JobId
 from api.settings import Settings
 
 HERE = FilePath(__file__).parent

@@ -12,7 +12,7 @@ from api.settings import Settings
 from diswot.devices import DEVICE_CHOICES
 from diswot.initialisation import INIT_SCHEMES
 from diswot.proxies import PROXIES
-from diswot.student_search.config import OBJECTIVES
+from diswot.student_search.request import OBJECTIVES
 from diswot.student_search.strategies import STRATEGIES
 from search_spaces.zoo import list_models
 from search_spaces import SPACES

@@ -5,18 +5,18 @@ cancel and delete answer for it too; the `/v1/searches` listing (and so the dash
 No `from __future__ import annotations` (see api/routers/searches.py).
 """
 
-from typing import Annotated, Any, Optional
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 
 from api.db import JobRow
 from api.dependencies import JobsDep, PoolDep
 from api.distill_jobs import DISTILL_KIND, distill_job_config, is_distillation, run_folder
 from api.routers.search_artifacts import TORCHSCRIPT
-from api.routers.searches import MAX_OFFSET, JobId, existing_job, job_view, succeeded
+from api.routers.job_routes import JobId, add_job_listing, existing_job, job_view, succeeded
 from api.schemas.distill_requests import distill_request_model
-from api.schemas.responses import CONFLICT, NOT_FOUND, UNREADABLE, JobStatus, SearchJob, SearchJobPage
+from api.schemas.responses import CONFLICT, NOT_FOUND, UNREADABLE, SearchJob
 from api.settings import Settings
 from diswot.distillation.outputs import STUDENT_FILE
 
@@ -48,16 +48,8 @@ def distillations_router(settings: Settings) -> APIRouter:
         response.headers["Location"] = str(request.url_for("get_distillation", job_id=job.id))
         return job_view(job)
 
-    @router.get("", response_model=SearchJobPage)
-    def list_distillations(
-        jobs: JobsDep,
-        status: Annotated[Optional[JobStatus], Query(description="Only jobs in this status.")] = None,
-        limit: Annotated[int, Query(ge=1, le=settings.max_list_length)] = min(20, settings.max_list_length),
-        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    ):
-        """Distillation jobs, newest first, one page at a time (`/v1/searches` lists the searches)."""
-        rows, total = jobs.page(status, limit, offset, kind=DISTILL_KIND)
-        return SearchJobPage(items=[job_view(row) for row in rows], total=total, limit=limit, offset=offset)
+    add_job_listing(router, settings, DISTILL_KIND,
+                    "Distillation jobs, newest first, one page at a time (`/v1/searches` lists the searches).")
 
     @router.get("/{job_id}", response_model=SearchJob, responses=NOT_FOUND, name="get_distillation")
     def get_distillation(job_id: JobId, jobs: JobsDep):

@@ -16,8 +16,8 @@ from api.schemas.requests import score_request_model
 from api.schemas.responses import UNREADABLE, ScoreResponse
 from api.settings import Settings
 from api.validation import allowed_dirs, check_score_work, server_files
-from diswot.probe_data import ProbeDataSpec
 from diswot.scoring import ScoringCancelled, score
+from diswot.student_search.request import scoring_setup_of
 
 # nginx's status for a request whose client left before the answer: only the server's access log sees it.
 CLIENT_CLOSED_REQUEST = 499
@@ -29,26 +29,8 @@ def score_router(settings: Settings) -> APIRouter:
 
     def score_request(values: dict[str, Any], client_left: Callable[[], bool]) -> ScoreResponse:
         """The blocking part, on a worker thread: files checked and loaded, then each candidate scored."""
-        files = server_files(values, settings)
-        probe = ProbeDataSpec(
-            source=files["data"], batch_size=values["batch_size"], image_size=values["image_size"], seed=values["seed"]
-        )
-        records = score(
-            files["teacher"],
-            values["space"],
-            values["archs"],
-            num_classes=values["num_classes"],
-            data=probe,
-            proxies=values["proxies"],
-            seed=values["seed"],
-            init=values["init"],
-            inits=values["inits"],
-            shared_init=values["shared_init"],
-            device=values["device"],
-            checkpoint=files["checkpoint"],
-            should_stop=client_left,
-            **allowed_dirs(values, settings),
-        )
+        setup = scoring_setup_of({**values, **server_files(values, settings)}, **allowed_dirs(values, settings))
+        records = score(setup, values["space"], values["archs"], should_stop=client_left)
         return ScoreResponse(records=records)
 
     @router.post("/score", response_model=ScoreResponse, responses=UNREADABLE)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from api.dependencies import DatabaseDep, JobsDep
 from api.distill_jobs import is_distillation
-from api.routers.searches import MAX_OFFSET, JobId, existing_job
+from api.routers.job_routes import MAX_OFFSET, JobId, existing_job
 from api.schemas.responses import CONFLICT, NOT_FOUND, EvaluationPage
 from api.settings import Settings
 from api.store import SqlEvaluationStore

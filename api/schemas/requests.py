@@ -1,12 +1,12 @@
-"""Request bodies. They mirror `SearchConfig`'s fields and defaults, with the bounds of this server's settings,
-so the OpenAPI document states every limit; the library then validates names and meaning (`SearchConfig.validate`).
-The models are built per app because their bounds come from its settings.
+"""Request bodies. They mirror a search request's flat fields and their defaults (`FLAT_DEFAULTS`), with the
+bounds of this server's settings, so the OpenAPI document states every limit; the library then checks names and
+meaning as it parses the request (`SearchRequest.parse`). The models are built per app because their bounds come
+from its settings.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import MISSING, fields
 from typing import Annotated, Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, WithJsonSchema, create_model
@@ -14,12 +14,11 @@ from pydantic_core import PydanticCustomError
 
 from api.settings import Settings
 from diswot.devices import DEVICE_CHOICES
-from diswot.executors import default_concurrency
+from diswot.executors import ExecutorSpec
 from diswot.initialisation import INIT_SCHEMES
 from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY, PROXIES
-from diswot.student_search import SearchConfig
 from diswot.student_search.budget import COUNT_FORM, MAX_COUNT
-from diswot.student_search.config import DEFAULT_TOP_K, OBJECTIVES
+from diswot.student_search.request import DEFAULT_TOP_K, FLAT_DEFAULTS, OBJECTIVES
 from diswot.student_search.strategies import STRATEGIES
 from search_spaces import SPACES
 
@@ -54,11 +53,7 @@ Count = Annotated[
     ),
 ]
 
-SEARCH_DEFAULTS = {
-    f.name: f.default_factory() if f.default is MISSING else f.default
-    for f in fields(SearchConfig)
-    if f.default is not MISSING or f.default_factory is not MISSING
-}
+SEARCH_DEFAULTS = dict(FLAT_DEFAULTS)
 # The library keeps every student of an exhaustive search when top_k is unset; a server always bounds the result.
 SEARCH_DEFAULTS["top_k"] = DEFAULT_TOP_K
 
@@ -90,7 +85,7 @@ def one_of(names) -> str:
 
 
 def bounded(name: str, low: int, high: int, description: str) -> Any:
-    """A field with SearchConfig's default (lowered to the server's limit) and the limit stated in the schema."""
+    """A field with the request's default (lowered to the server's limit) and the limit stated in the schema."""
     return Field(min(SEARCH_DEFAULTS[name], high), ge=low, le=high, description=f"{description} (at most {high} here)")
 
 
@@ -143,7 +138,7 @@ def search_request_model(settings: Settings) -> type[BaseModel]:
     return create_model(
         "SearchRequest",
         __config__=ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [SEARCH_EXAMPLE]}),
-        __doc__="A search: SearchConfig's fields, each within this server's limits.",
+        __doc__="A search: a search request's fields, each within this server's limits.",
         **probe_fields(settings),
         strategy=(Name, Field(SEARCH_DEFAULTS["strategy"], description=f"Search strategy: {one_of(STRATEGIES)}.")),
         evaluations=(int, bounded("evaluations", 1, settings.max_evaluations, "Distinct feasible candidates to score")),
@@ -181,10 +176,15 @@ def search_request_model(settings: Settings) -> type[BaseModel]:
             Optional[int],
             Field(None, ge=1, le=settings.max_concurrency,
                   description=f"Candidates in flight; the result depends on it (default here: "
-                  f"{default_concurrency(settings.executor, settings.workers_per_job)}, this server's executor's "
+                  f"{server_concurrency(settings)}, this server's executor's "
                   f"default; at most {settings.max_concurrency})."),
         ),
     )
+
+
+def server_concurrency(settings: Settings) -> int:
+    """The concurrency a search on this server gets unless it says (its executor's default)."""
+    return ExecutorSpec.parse(settings.executor, settings.workers_per_job, device="cpu").default_concurrency
 
 
 def score_request_model(settings: Settings) -> type[BaseModel]:

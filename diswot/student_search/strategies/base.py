@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
 
 from deap import base, tools
 
-from diswot.errors import FieldError, integer_field
+from diswot.errors import integer_field
 from diswot.student_search.evaluation import Evaluation
 from diswot.student_search.strategies.deap_setup import private_random
 

@@ -1,0 +1,90 @@
+"""Search jobs: a search request run on this server's executor (`DISWOT_EXECUTOR`, `DISWOT_WORKERS_PER_JOB`,
+`DISWOT_RAY_ADDRESS`), its evaluations stored as they are told, its progress written to the job. A job this
+process accepted runs the request parsed at submission; a job queued before a restart parses its stored config
+(with this server's settings now: its files are resolved in today's directories)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Optional
+
+from api.job_kinds import SEARCH_KIND, JobKind, register_job_kind
+from api.jobs import JobRepository
+from api.store import SqlEvaluationStore
+from api.validation import search_request
+from diswot.errors import DiswotError
+from diswot.student_search import SearchCancelled, SearchProgress, SearchRequest, search
+
+logger = logging.getLogger(__name__)
+
+# Progress is written at most this often: pollers see it move, the database is not written per candidate.
+PROGRESS_INTERVAL_S = 0.25
+
+
+def run_search_job(pool, job_id: str, config: dict[str, Any], parsed: Optional[SearchRequest]) -> None:
+    jobs = pool.jobs
+    progress = ProgressWriter(jobs, job_id)
+    try:
+        try:
+            request = parsed if parsed is not None else search_request(config, pool.settings)
+            result = search(
+                request,
+                store=SqlEvaluationStore(pool.database, job_id),
+                on_progress=progress,
+                should_stop=lambda: pool.stopping.is_set() or jobs.cancel_requested(job_id),
+            )
+        finally:
+            progress.flush()  # the last progress, however the run ends (written while the job is still running)
+    except SearchCancelled:
+        if jobs.cancel_requested(job_id):
+            jobs.mark_cancelled(job_id)
+        else:
+            jobs.requeue(job_id)
+        return
+    except DiswotError as error:
+        jobs.fail(job_id, str(error))
+        return
+    except Exception as error:
+        logger.exception("job %s failed", job_id)
+        jobs.fail(job_id, f"internal error: {type(error).__name__}: {error}")
+        return
+    jobs.succeed(job_id, result.to_dict())
+
+
+class ProgressWriter:
+    """`on_progress` for one job: keeps the latest SearchProgress and writes it at most every PROGRESS_INTERVAL_S."""
+
+    def __init__(self, jobs: JobRepository, job_id: str):
+        self.jobs = jobs
+        self.job_id = job_id
+        self.latest: Optional[SearchProgress] = None
+        self.last_search: Optional[SearchProgress] = None
+        self.confirm_started: Optional[float] = None
+        self.written_at = float("-inf")
+
+    def __call__(self, progress: SearchProgress) -> None:
+        self.latest = progress
+        if progress.stage == "search":
+            self.last_search = progress
+        elif self.confirm_started is None:
+            self.confirm_started = progress.elapsed
+        if time.monotonic() - self.written_at >= PROGRESS_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """The job keeps the search's evaluation counts through the confirm stage; the ETA covers both stages."""
+        progress = self.latest
+        if progress is None:
+            return
+        eta, elapsed, done = None, progress.elapsed, progress.evaluations
+        if progress.stage == "confirm":
+            elapsed -= self.confirm_started or 0.0
+        if progress.total is not None and done:
+            eta = elapsed / done * max(progress.total - done, 0)
+        counts = self.last_search or progress
+        self.jobs.record_progress(self.job_id, counts.evaluations, counts.total, progress.best_score, eta)
+        self.written_at = time.monotonic()
+
+
+register_job_kind(JobKind(SEARCH_KIND, run_search_job))
