@@ -30,9 +30,9 @@ def searches_router(settings: Settings) -> APIRouter:
     )
     def submit_search(body: SearchRequest, request: Request, response: Response, jobs: JobsDep, pool: PoolDep):
         """Queue a search. Everything is validated first: a job that is accepted starts with a valid configuration."""
-        request = search_request(body.model_dump(), settings)
-        job = jobs.create(request.to_dict())
-        pool.enqueue(job.id, request)
+        parsed = search_request(body.model_dump(), settings)
+        job = jobs.create(parsed.to_dict())
+        pool.enqueue(job.id, parsed)
         response.headers["Location"] = str(request.url_for("get_search", job_id=job.id))
         return job_view(job)
 
