@@ -56,6 +56,14 @@ class CandidateContext:
         self.arch = arch
         self.canonical = canonical
         self.init_index = init_index
+        self._shared: dict[str, Any] = {}
+
+    def shared(self, key: str, compute: Callable[[], T]) -> T:
+        """A result several proxies read (one pass of AZ-NAS's, one Fisher of VKDNW's), computed once for this
+        candidate and gone with it."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
 
     @property
     def network_key(self) -> str:

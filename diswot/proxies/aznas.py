@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import weakref
 from dataclasses import dataclass, field
 
 import torch
@@ -191,20 +190,19 @@ def aznas_scores(model: nn.Module, images: torch.Tensor, generator: torch.Genera
     return AznasScores(sum(entropies), progress, trainability, entropies)
 
 
-_shared_scores: "weakref.WeakKeyDictionary[CandidateContext, AznasScores]" = weakref.WeakKeyDictionary()
-
-
 def shared_aznas_scores(candidate: CandidateContext) -> AznasScores:
     """One pass per candidate, read by the three proxies: its network under the authors' init, on Gaussian images
     the same for every candidate of a scorer."""
-    if candidate not in _shared_scores:
+
+    def compute() -> AznasScores:
         seed = candidate.scorer.seed
         model = candidate.build_network()
         kaiming_normal_fan_in(model, torch.Generator().manual_seed(derive_seed(seed, f"aznas:{candidate.network_key}")))
         draws = torch.Generator().manual_seed(derive_seed(seed, "aznas-inputs"))
         images = torch.empty_like(candidate.images).copy_(torch.randn(candidate.images.shape, generator=draws))
-        _shared_scores[candidate] = aznas_scores(model, images, draws)
-    return _shared_scores[candidate]
+        return aznas_scores(model, images, draws)
+
+    return candidate.shared("aznas", compute)
 
 
 def _component(name: str, attribute: str, needs_grad: bool, summary: str) -> None:

@@ -14,7 +14,6 @@ multiplies these scores by the number of chunks, and its GraSP keeps only the la
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import torch
@@ -93,14 +92,10 @@ def loss_gradients(model: nn.Module, images: torch.Tensor, labels: torch.Tensor)
     return run_with_batch_splitting(run, len(labels))
 
 
-_shared_gradients: "weakref.WeakKeyDictionary[CandidateContext, list[LayerGradient]]" = weakref.WeakKeyDictionary()
-
-
 def shared_loss_gradients(candidate: CandidateContext) -> list[LayerGradient]:
     """One forward and backward pass per candidate, read by snip, grad_norm and fisher."""
-    if candidate not in _shared_gradients:
-        _shared_gradients[candidate] = loss_gradients(candidate.build_network(), candidate.images, candidate.labels)
-    return _shared_gradients[candidate]
+    return candidate.shared(
+        "loss_gradients", lambda: loss_gradients(candidate.build_network(), candidate.images, candidate.labels))
 
 
 def _snip(candidate: CandidateContext) -> ProxyValue:

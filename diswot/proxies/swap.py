@@ -31,7 +31,6 @@ How this implementation reads the definition, and why:
 from __future__ import annotations
 
 import math
-import weakref
 
 import torch
 
@@ -79,14 +78,9 @@ def size_regulariser(params: int, mu: float = REGULARISER_MU, sigma: float = REG
     return math.exp(-((params / 1e6 - mu) ** 2) / sigma)
 
 
-_shared_swap: "weakref.WeakKeyDictionary[CandidateContext, float]" = weakref.WeakKeyDictionary()
-
-
 def shared_swap_score(candidate: CandidateContext) -> float:
     """One SWAP forward pass per candidate, read by swap and swap_reg."""
-    if candidate not in _shared_swap:
-        _shared_swap[candidate] = swap_score(candidate.network, candidate.images[:SAMPLES])
-    return _shared_swap[candidate]
+    return candidate.shared("swap", lambda: swap_score(candidate.network, candidate.images[:SAMPLES]))
 
 
 def _swap(candidate: CandidateContext) -> ProxyValue:

@@ -41,7 +41,6 @@ A cell that does not connect input to output scores -inf, like every proxy that 
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 
 import torch
@@ -223,19 +222,18 @@ def vkdnw_of(model: nn.Module, images: torch.Tensor, num_classes: int) -> VkdnwR
     return VkdnwResult(decile_entropy(torch.linalg.eigvalsh(fisher_matrix(model, images))), layers)
 
 
-_shared_results: "weakref.WeakKeyDictionary[CandidateContext, VkdnwResult]" = weakref.WeakKeyDictionary()
-
-
 def shared_vkdnw(candidate: CandidateContext) -> VkdnwResult:
     """One Fisher per candidate, read by `vkdnw` and `vkdnw_entropy`."""
-    if candidate not in _shared_results:
+
+    def compute() -> VkdnwResult:
         seed = candidate.scorer.seed
         model = candidate.build_network()
         kaiming_normal_fan_in(model, torch.Generator().manual_seed(derive_seed(seed, f"vkdnw:{candidate.network_key}")))
         draws = torch.Generator().manual_seed(derive_seed(seed, "vkdnw-inputs"))
         images = torch.empty_like(candidate.images).copy_(torch.randn(candidate.images.shape, generator=draws))
-        _shared_results[candidate] = vkdnw_of(model, images, candidate.scorer.num_classes)
-    return _shared_results[candidate]
+        return vkdnw_of(model, images, candidate.scorer.num_classes)
+
+    return candidate.shared("vkdnw", compute)
 
 
 def _vkdnw(candidate: CandidateContext) -> ProxyValue:
