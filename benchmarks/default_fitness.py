@@ -37,6 +37,7 @@ import multiprocessing
 import os
 import platform
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -55,8 +56,11 @@ from diswot.scoring_setup import ScoringSetup
 from diswot.teachers import load_teacher
 from search_spaces import get_space
 
+# ../shared/data's path is the tests' (tests/shared_data.py): defined once, not part of the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shared_data import SHARED_DATA  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ACCURACY = SHARED_DATA / "nb201_accuracy.csv"
 CLASSES = {"cifar10": 10, "cifar100": 100}
 TEACHERS = ("resnet56", "nb201-best")

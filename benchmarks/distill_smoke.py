@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -31,10 +32,13 @@ import diswot
 from diswot.distillation import distill
 from diswot.distillation.student import UnscoredStudent
 
+# ../shared/data's path is the tests' (tests/shared_data.py): defined once, not part of the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shared_data import SHARED_DATA  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 CACHE = ROOT / "cache"
-SHARED_DATA = ROOT.parents[1] / "shared" / "data"
 STUDENT_ARCH = "3x16-3x32-3x64"
 TEACHER = "resnet56"
 SUBSET_SEED = 20261202

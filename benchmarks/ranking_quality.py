@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import platform
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -43,8 +44,11 @@ from diswot.scorer import Scorer
 from diswot.scoring_setup import ScoringSetup
 from search_spaces import get_space
 
+# ../shared/data's path is the tests' (tests/shared_data.py): defined once, not part of the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shared_data import SHARED_DATA  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ACCURACY = SHARED_DATA / "nb201_accuracy.csv"
 NASLIB_SCORES = SHARED_DATA / "nb201_zc_proxies_subset.csv"
 CLASSES = {"cifar10": 10, "cifar100": 100}

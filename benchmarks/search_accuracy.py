@@ -24,6 +24,7 @@ import datetime
 import json
 import platform
 import statistics
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -35,8 +36,11 @@ from diswot.nb201_accuracy import test_accuracy
 from diswot.student_search import JsonlStore, MemoryStore, SearchRequest, search
 from search_spaces import get_space
 
+# ../shared/data's path is the tests' (tests/shared_data.py): defined once, not part of the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shared_data import SHARED_DATA  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TARGET_POINTS = 0.5
 TARGET_SEEDS = 8
 

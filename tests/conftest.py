@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from shared_data import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 POSTGRES_URL_VARIABLE = "DISWOT_TEST_POSTGRES_URL"
 NO_POSTGRES = (
     f"PostgreSQL variant skipped: {POSTGRES_URL_VARIABLE} is not set (.ci/run starts a server and sets it; "

@@ -6,7 +6,6 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,11 +15,12 @@ from diswot.distillation import DistillConfig, DistillStopped, LossWeights, dist
 from diswot.distillation.data import load_training_data
 from diswot.errors import DiswotError
 from diswot.teachers import build_network
+from shared_data import SHARED_DATA
 
 STUDENT = "resnet_cifar:1x16-1x32-1x64"
 TEACHER = "resnet8"
 CLASSES = 4
-SHARED_CIFAR10 = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_sample.npz"
+SHARED_CIFAR10 = SHARED_DATA / "cifar10_sample.npz"
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
