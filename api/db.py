@@ -2,7 +2,8 @@
 
 A job row holds the validated request, its status and progress; its evaluations are rows of their own,
 appended one per scored candidate as the search runs, so a job interrupted by a crash resumes from them.
-The result, the one large document, is a deferred column: listing and polling never load it.
+The result, the one large document, is a deferred column: listing and polling never load it. Calibrations are
+kept once for every job (`CalibrationRow`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ class EvaluationRow(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("search_jobs.id", ondelete="CASCADE"), index=True)
     canonical: Mapped[str] = mapped_column(String(1024))
     evaluation: Mapped[dict[str, Any]] = mapped_column(ExactJSON)  # Evaluation.to_dict()
+
+
+class CalibrationRow(Base):
+    """Calibrations measured by any job or scoring call, reused by every later one with the same scoring
+    (`diswot.calibration_cache`: the key hashes what determines a calibration)."""
+
+    __tablename__ = "calibrations"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    calibration: Mapped[dict[str, Any]] = mapped_column(ExactJSON)  # Calibration.to_dict()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 def _sqlite_pragmas(connection, _record) -> None:

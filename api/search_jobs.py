@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from api.job_kinds import SEARCH_KIND, JobKind, register_job_kind
 from api.jobs import JobRepository
-from api.store import SqlEvaluationStore
+from api.store import SqlCalibrationCache, SqlEvaluationStore
 from api.validation import search_request
 from diswot.errors import DiswotError
 from diswot.student_search import SearchCancelled, SearchProgress, SearchRequest, search
@@ -33,6 +33,7 @@ def run_search_job(pool, job_id: str, config: dict[str, Any], parsed: Optional[S
                 store=SqlEvaluationStore(pool.database, job_id),
                 on_progress=progress,
                 should_stop=lambda: pool.stopping.is_set() or jobs.cancel_requested(job_id),
+                calibration_cache=SqlCalibrationCache(pool.database),
             )
         finally:
             progress.flush()  # the last progress, however the run ends (written while the job is still running)

@@ -1,4 +1,5 @@
-"""The SQL evaluation store: `diswot.student_search`'s store protocol over the service's database.
+"""The service's database as the library's stores: a job's evaluations (`diswot.student_search`'s store
+protocol) and the calibrations every job shares (`diswot.calibration_cache`).
 
 A job's evaluations are rows keyed by its id, each committed as soon as it is appended; a resumed job loads
 them back in the order they were appended and so replays the same search (see `diswot.student_search.runner`).
@@ -8,11 +9,16 @@ from __future__ import annotations
 
 import json
 
+from typing import Optional
+
 from pydantic import TypeAdapter
 from sqlalchemy import Text, cast, select
+from sqlalchemy.exc import IntegrityError
 
-from api.db import Database, EvaluationRow
+from api.db import CalibrationRow, Database, EvaluationRow, utc_now
 from api.exact_json import decode_non_finite
+from diswot.calibration import Calibration
+from diswot.calibration_cache import CalibrationCache
 from diswot.student_search import Evaluation
 
 EVALUATIONS = TypeAdapter(list[Evaluation])
@@ -49,3 +55,20 @@ def record_key(evaluation: Evaluation) -> str:
     """What is unique among a job's rows: the canonical architecture within its stage (the confirm stage stores a
     second record of each finalist)."""
     return evaluation.canonical if evaluation.stage == "search" else f"{evaluation.stage}:{evaluation.canonical}"
+
+
+class SqlCalibrationCache(CalibrationCache):
+    def __init__(self, database: Database):
+        self.database = database
+
+    def load(self, key: str) -> Optional[Calibration]:
+        with self.database.session() as session:
+            stored = session.scalar(select(CalibrationRow.calibration).where(CalibrationRow.key == key))
+        return None if stored is None else Calibration.from_dict(stored)
+
+    def store(self, key: str, calibration: Calibration) -> None:
+        try:
+            with self.database.session() as session, session.begin():
+                session.add(CalibrationRow(key=key, calibration=calibration.to_dict(), created_at=utc_now()))
+        except IntegrityError:
+            pass  # another job measured the same calibration meanwhile: the same values are kept already

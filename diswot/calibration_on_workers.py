@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
 def measured_calibrations(scorer: "Scorer", space: "SearchSpace",
                           executor: "Executor") -> dict[tuple[str, str], Calibration]:
-    """Every calibration `scorer`'s proxies use on `space` and do not have yet, measured now by `executor` (the
-    reference cells in parallel on its workers) and kept in `scorer`: the calibrations to ship to every worker."""
+    """Every calibration `scorer`'s proxies use on `space`: those it has or its calibration cache keeps, and the
+    others measured now by `executor` (the reference cells in parallel on its workers) and kept in `scorer` (and
+    its cache): the calibrations to ship to every worker."""
     wanted = [proxy for proxy in scorer.proxies
-              if proxy.calibration_terms is not None and (space.name, proxy.name) not in scorer.calibrations]
+              if proxy.calibration_terms is not None and (space.name, proxy.name) not in scorer.calibrations
+              and not scorer.reuse_calibration(space, proxy)]
     reference = calibration_reference(space, scorer.seed)
     for proxy in wanted:
         for arch in reference:
@@ -34,5 +36,5 @@ def measured_calibrations(scorer: "Scorer", space: "SearchSpace",
                 raise DiswotError(f"cannot calibrate {proxy.name!r} on {space.name}: reference cell {arch} could not "
                                   f"be measured ({outcome.failure})")
             measured[arch] = outcome.calibration_terms
-        scorer.calibrations[(space.name, proxy.name)] = calibrate(space, reference, measured.__getitem__)
+        scorer.keep_calibration(space, proxy, calibrate(space, reference, measured.__getitem__))
     return dict(scorer.calibrations)

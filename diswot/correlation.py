@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import stats
 
+from diswot.calibration_cache import CalibrationCache
 from diswot.errors import DiswotError
 from diswot.proxies import get_proxy, list_proxies, resolve_proxy_name
 from diswot.proxies.ensemble import nan_as_worst, ranks_within_set, split_proxy_list
@@ -321,6 +322,7 @@ def correlate(
     sample: int | None = None,
     timing_sample: int = 20,
     on_scored: Callable[[int, int], None] | None = None,
+    calibration_cache: CalibrationCache | None = None,
     **setup_fields: Any,
 ) -> CorrelationReport:
     """Score the architectures of a ground-truth CSV with `proxies` and measure how well each ranks them.
@@ -344,7 +346,7 @@ def correlate(
             raise DiswotError(f"--sample must be at least 2, got {sample}")
         rows = [rows[i] for i in sorted(random.Random(seed).sample(range(len(rows)), sample))]
     parsed = [(arch, search_space.parse(arch), value) for arch, value in rows]
-    scorer = setup.build_scorer()
+    scorer = setup.build_scorer(calibration_cache)
 
     canonical_of = [search_space.canonical(arch) for _, arch, _ in parsed]
     distinct = list(dict.fromkeys(canonical_of))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import torch
 
 from diswot.calibration import Calibration, calibrate, calibration_reference
+from diswot.calibration_cache import CalibrationCache, calibration_key
 from diswot.candidate import CandidateContext, TeacherState
 from diswot.candidate_score import CandidateScore
 from diswot.devices import resolve_device
@@ -35,8 +36,10 @@ class Scorer:
     """Scores candidates as `setup` says, against `teacher` (None: teacher-free proxies only) on `probe`; the
     setup was checked when it was built (`ScoringSetup.build_scorer` builds the scorer from it)."""
 
-    def __init__(self, setup: "ScoringSetup", teacher: Teacher | None, probe: ProbeBatch, *, channels_last: bool = True):
+    def __init__(self, setup: "ScoringSetup", teacher: Teacher | None, probe: ProbeBatch, *, channels_last: bool = True,
+                 calibration_cache: CalibrationCache | None = None):
         self.setup = setup
+        self.calibration_cache = calibration_cache
         self.proxies: list[Proxy] = [get_proxy(name) for name in setup.proxies]
         self.seed = setup.seed
         self.init = setup.init
@@ -58,6 +61,8 @@ class Scorer:
             self.teacher = TeacherState(teacher.model.to(self.device), self.images, teacher.trained)
         self._costs: dict[tuple[str, str], Cost] = {}
         self.calibrations: dict[tuple[str, str], Calibration] = dict(setup.calibrations)
+        # How each calibration got here: "shipped" with the setup, "reused" from the cache, or "measured".
+        self.calibration_sources: dict[tuple[str, str], str] = {key: "shipped" for key in setup.calibrations}
 
     @property
     def proxy_names(self) -> list[str]:
@@ -70,14 +75,32 @@ class Scorer:
         return self._costs[key]
 
     def calibration(self, space: SearchSpace, proxy: Proxy) -> Calibration:
-        """`proxy`'s calibration on `space`: shipped with the setup, else measured here, once per scorer (like the
-        teacher's statistics), on the reference sample (`diswot.calibration`)."""
+        """`proxy`'s calibration on `space`: shipped with the setup, else reused from the calibration cache, else
+        measured here, once per scorer (like the teacher's statistics), on the reference sample."""
         key = (space.name, proxy.name)
-        if key not in self.calibrations:
+        if key not in self.calibrations and not self.reuse_calibration(space, proxy):
             reference = calibration_reference(space, self.seed)
-            self.calibrations[key] = calibrate(
-                space, reference, lambda arch: proxy.calibration_terms(self.candidate(space, arch)))
+            self.keep_calibration(space, proxy, calibrate(
+                space, reference, lambda arch: proxy.calibration_terms(self.candidate(space, arch))))
         return self.calibrations[key]
+
+    def reuse_calibration(self, space: SearchSpace, proxy: Proxy) -> bool:
+        """Take `proxy`'s calibration on `space` from the calibration cache; False when it has none."""
+        if self.calibration_cache is None:
+            return False
+        found = self.calibration_cache.load(calibration_key(self, space.name, proxy))
+        if found is None:
+            return False
+        self.calibrations[(space.name, proxy.name)] = found
+        self.calibration_sources[(space.name, proxy.name)] = "reused"
+        return True
+
+    def keep_calibration(self, space: SearchSpace, proxy: Proxy, calibration: Calibration) -> None:
+        """A calibration measured for this scorer, kept here and in the calibration cache."""
+        self.calibrations[(space.name, proxy.name)] = calibration
+        self.calibration_sources[(space.name, proxy.name)] = "measured"
+        if self.calibration_cache is not None:
+            self.calibration_cache.store(calibration_key(self, space.name, proxy), calibration)
 
     def candidate(self, space: SearchSpace, arch: Any) -> CandidateContext:
         """The candidate for an arch object or its string; its network is built when first needed."""

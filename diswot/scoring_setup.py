@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from diswot.calibration import Calibration
+from diswot.calibration_cache import CalibrationCache
 from diswot.devices import resolve_device
 from diswot.errors import DiswotError, FieldError, in_field, integer_field
 from diswot.initialisation import check_init_scheme
@@ -99,8 +100,9 @@ class ScoringSetup:
             object.__setattr__(changed, name, value)
         return changed
 
-    def build_scorer(self) -> Scorer:
-        """The scorer: the teacher built (or read) and the probe batch loaded, once."""
+    def build_scorer(self, calibration_cache: Optional[CalibrationCache] = None) -> Scorer:
+        """The scorer: the teacher built (or read) and the probe batch loaded, once; calibrations it measures are
+        kept in, and taken from, `calibration_cache` when one is given."""
         teacher = None
         if self.teacher is not None:
             teacher = load_teacher(
@@ -108,7 +110,7 @@ class ScoringSetup:
                 allowed_dir=_path(self.allowed_teacher_dir), image_size=self.probe.image_size,
             )
         probe = load_probe_batch(self.probe, self.num_classes, allowed_dir=_path(self.allowed_data_dir))
-        return Scorer(self, teacher, probe)
+        return Scorer(self, teacher, probe, calibration_cache=calibration_cache)
 
 
 def _path(value: Optional[str]) -> Optional[Path]:

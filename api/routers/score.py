@@ -12,9 +12,12 @@ from typing import Any, Callable
 import anyio
 from fastapi import APIRouter, Request, Response
 
+from api.db import Database
+from api.dependencies import DatabaseDep
 from api.schemas.requests import score_request_model
 from api.schemas.responses import UNREADABLE, ScoreResponse
 from api.settings import Settings
+from api.store import SqlCalibrationCache
 from api.validation import allowed_dirs, check_score_work, server_files
 from diswot.scoring import ScoringCancelled, score
 from diswot.student_search.request import scoring_setup_of
@@ -27,14 +30,16 @@ def score_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["score"])
     ScoreRequest = score_request_model(settings)
 
-    def score_request(values: dict[str, Any], client_left: Callable[[], bool]) -> ScoreResponse:
-        """The blocking part, on a worker thread: files checked and loaded, then each candidate scored."""
+    def score_request(values: dict[str, Any], client_left: Callable[[], bool], database: Database) -> ScoreResponse:
+        """The blocking part, on a worker thread: files checked and loaded, then each candidate scored (a
+        calibration the jobs' database keeps is reused, one measured here is kept there)."""
         setup = scoring_setup_of({**values, **server_files(values, settings)}, **allowed_dirs(values, settings))
-        records = score(setup, values["space"], values["archs"], should_stop=client_left)
+        records = score(setup, values["space"], values["archs"], should_stop=client_left,
+                        calibration_cache=SqlCalibrationCache(database))
         return ScoreResponse(records=records)
 
     @router.post("/score", response_model=ScoreResponse, responses=UNREADABLE)
-    async def score_architectures(body: ScoreRequest, request: Request):
+    async def score_architectures(body: ScoreRequest, request: Request, database: DatabaseDep):
         """Scores of the given architectures, in the order given (for users who bring their own candidates).
 
         The call holds its connection while it scores, so its work is bounded: at most `max_score_archs`
@@ -48,7 +53,7 @@ def score_router(settings: Settings) -> APIRouter:
             return anyio.from_thread.run(request.is_disconnected)
 
         try:
-            return await anyio.to_thread.run_sync(score_request, values, client_left)
+            return await anyio.to_thread.run_sync(score_request, values, client_left, database)
         except ScoringCancelled:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
 

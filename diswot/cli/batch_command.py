@@ -12,6 +12,7 @@ import typer
 from diswot.cli.app import app
 from diswot.cli.executor_options import ExecutorOption, GpusPerWorkerOption, RayAddressOption, WorkersOption
 from diswot.cli.progress import search_progress_bar
+from diswot.cli.scoring_options import CacheDirOption, NoCacheOption, calibration_cache_of
 from diswot.errors import integer_field
 from diswot.executors import ExecutorSpec
 from diswot.student_search.batch import load_batch
@@ -33,6 +34,8 @@ def batch_command(
         "the file's `concurrency`).")] = None,
     ray_address: RayAddressOption = None,
     gpus_per_worker: GpusPerWorkerOption = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Run every search of a batch file (all are validated before the first starts)."""
     entries = load_batch(file)
@@ -43,12 +46,14 @@ def batch_command(
         entries = [replace(entry, request=entry.request.with_execution(Execution(in_flight, spec)))
                    for entry in entries]
     out.mkdir(parents=True, exist_ok=True)
+    cache = calibration_cache_of(cache_dir, no_cache)  # the file's searches share calibrations
     rows = []
     for position, entry in enumerate(entries, start=1):
         request = entry.request
         bar, update = search_progress_bar(request.strategy.evaluation_limit, f"[{position}/{len(entries)}] {entry.name}")
         with bar:
-            result = search_in_folder(request, out / entry.name, on_progress=update, executor=spec.build())
+            result = search_in_folder(request, out / entry.name, on_progress=update, executor=spec.build(),
+                                      calibration_cache=cache)
         best = result.students[0]
         rows.append([entry.name, request.scoring.teacher, request.space, request.strategy.name,
                      request.budget.describe(), result.evaluations, f"{result.seconds:.1f}", f"{best.score:.6g}",

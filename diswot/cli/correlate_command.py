@@ -14,15 +14,18 @@ from diswot.cli.app import app
 from diswot.cli.scoring_options import (
     DEFAULTS,
     BatchSizeOption,
+    CacheDirOption,
     CheckpointOption,
     DataOption,
     DeviceOption,
     ImageSizeOption,
     InitOption,
     InitsOption,
+    NoCacheOption,
     NumClassesOption,
     OptionalTeacherOption,
     SharedInitOption,
+    calibration_cache_of,
 )
 from diswot.correlation import correlate
 from diswot.probe_data import ProbeDataSpec
@@ -54,6 +57,8 @@ def correlate_command(
     timing_sample: int = typer.Option(20, help="Candidates on which each proxy is timed alone."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     out: Optional[Path] = typer.Option(None, help="Folder for the table (CSV, JSON), all scores and scatter plots."),
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Score architectures with proxies and compare their rankings with the ground truth."""
     names = [name.strip() for name in proxies.split(",") if name.strip()] if proxies else None
@@ -67,6 +72,7 @@ def correlate_command(
             truth, arch_column, truth_column, space=space, teacher=teacher, proxies=names, data=data_spec,
             num_classes=num_classes, sample=sample, seed=seed, init=init, device=device, checkpoint=checkpoint,
             timing_sample=timing_sample, inits=inits, shared_init=shared_init, on_scored=advance,
+            calibration_cache=calibration_cache_of(cache_dir, no_cache),
         )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))

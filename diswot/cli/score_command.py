@@ -13,17 +13,20 @@ from diswot.cli.app import app
 from diswot.cli.scoring_options import (
     DEFAULTS,
     BatchSizeOption,
+    CacheDirOption,
     CheckpointOption,
     DataOption,
     DeviceOption,
     ImageSizeOption,
     InitOption,
     InitsOption,
+    NoCacheOption,
     NumClassesOption,
     ProxyOption,
     SeedOption,
     SharedInitOption,
     TeacherOption,
+    calibration_cache_of,
 )
 from diswot.proxies import DEFAULT_ALIAS
 from diswot.scorer import CandidateScore
@@ -57,6 +60,8 @@ def score_command(
     device: DeviceOption = DEFAULTS["device"],
     checkpoint: CheckpointOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of records.")] = False,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Score candidate students against a teacher, one record per candidate (the first proxy is `score`)."""
     setup = scoring_setup_of(dict(
@@ -65,7 +70,8 @@ def score_command(
         checkpoint=checkpoint,
     ))
     with tqdm(total=len(arch), desc="scoring", unit="cand", file=sys.stderr, disable=None) as bar:
-        records = score(setup, space, arch, on_scored=lambda _: bar.update())
+        records = score(setup, space, arch, on_scored=lambda _: bar.update(),
+                        calibration_cache=calibration_cache_of(cache_dir, no_cache))
     if as_json:
         typer.echo(json.dumps([record.to_dict() for record in records], indent=2))
     else:

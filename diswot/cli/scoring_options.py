@@ -1,15 +1,18 @@
 """The options that say how candidates are scored (teacher, probe data, seed, init, device, ...), defined once
 with their help and their defaults (the parts' own, `diswot.student_search.request.FLAT_DEFAULTS`) and shared by
-`score`, `search`, `correlate` and `distill`. A command declares `teacher: TeacherOption` and so on, and turns
-them into one `ScoringSetup` with `scoring_setup_of` (the same parser a search request uses)."""
+`score`, `search`, `batch`, `correlate` and `distill`. A command declares `teacher: TeacherOption` and so on, and
+turns them into one `ScoringSetup` with `scoring_setup_of` (the same parser a search request uses); where its
+calibrations are kept is `--cache-dir` / `--no-cache`."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
 
 
+from diswot.calibration_cache import CACHE_DIR_VARIABLE, FileCalibrationCache
 from diswot.devices import DEVICE_CHOICES
 from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY
 from diswot.student_search.request import FLAT_DEFAULTS
@@ -38,3 +41,13 @@ SharedInitOption = Annotated[
                        "share a layer start it alike (common random numbers; a smoother landscape for the search).")
 ]
 DeviceOption = Annotated[str, typer.Option(help=f"One of {', '.join(DEVICE_CHOICES)}, or cuda:N.")]
+CacheDirOption = Annotated[Optional[Path], typer.Option(
+    envvar=CACHE_DIR_VARIABLE, help="Where calibrations are kept and reused (its `calibrations` folder; default: the "
+    "user's cache folder, e.g. ~/.cache/diswot).")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Measure calibrations afresh and keep none.")]
+
+
+def calibration_cache_of(cache_dir: Optional[Path], no_cache: bool) -> Optional[FileCalibrationCache]:
+    if no_cache:
+        return None
+    return FileCalibrationCache.default() if cache_dir is None else FileCalibrationCache(cache_dir / "calibrations")

@@ -20,17 +20,20 @@ from diswot.cli.progress import search_progress_bar
 from diswot.cli.scoring_options import (
     DEFAULTS,
     BatchSizeOption,
+    CacheDirOption,
     CheckpointOption,
     DataOption,
     DeviceOption,
     ImageSizeOption,
     InitOption,
     InitsOption,
+    NoCacheOption,
     NumClassesOption,
     ProxyOption,
     SeedOption,
     SharedInitOption,
     TeacherOption,
+    calibration_cache_of,
 )
 from diswot.executors import ExecutorSpec
 from diswot.proxies import DEFAULT_ALIAS
@@ -95,6 +98,8 @@ def search_command(
     concurrency: ConcurrencyOption = None,
     ray_address: RayAddressOption = None,
     gpus_per_worker: GpusPerWorkerOption = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Search a space for the students to distil the teacher into."""
     execution = ExecutorSpec.parse(executor, workers, ray_address, gpus_per_worker, device)
@@ -111,7 +116,8 @@ def search_command(
     )
     bar, update = search_progress_bar(request.strategy.evaluation_limit, "search")
     with bar:
-        result = search_in_folder(request, out, on_progress=update)
+        result = search_in_folder(request, out, on_progress=update,
+                                  calibration_cache=calibration_cache_of(cache_dir, no_cache))
     print_ranking(result)
     typer.echo(f"run folder: {out}")
 

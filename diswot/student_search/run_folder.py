@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Callable, Optional
 
+from diswot.calibration_cache import CalibrationCache
 from diswot.errors import DiswotError
 from diswot.executors import Executor
 from diswot.student_search.plots import plotting_available, write_plots
@@ -66,10 +67,11 @@ def write_run_folder(result: SearchResult, folder: Path) -> list[Path]:
 
 def search_in_folder(
     request: SearchRequest, folder: Path, on_progress: Optional[Callable[[SearchProgress], None]] = None,
-    executor: Optional[Executor] = None,
+    executor: Optional[Executor] = None, calibration_cache: Optional[CalibrationCache] = None,
 ) -> SearchResult:
     """Run (or resume) the parsed `request` with its store in `folder`, then write the result files there."""
     store = open_run_folder(folder, request)
-    result = search(request, store=store, on_progress=on_progress, executor=executor)
+    result = search(request, store=store, on_progress=on_progress, executor=executor,
+                    calibration_cache=calibration_cache)
     write_run_folder(result, folder)
     return result

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 import diswot
+from diswot.calibration_cache import CalibrationCache
 from diswot.calibration_on_workers import measured_calibrations
 from diswot.errors import DiswotError
 from diswot.executors import Executor, ScoringOutcome, ScoringTask
@@ -60,6 +61,7 @@ def search(
     on_progress: Callable[[SearchProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     executor: Executor | None = None,
+    calibration_cache: CalibrationCache | None = None,
     **fields: Any,
 ) -> SearchResult:
     """Run a search: `diswot.search(teacher="resnet56", space="nb201", max_params="0.5M", evaluations=200)`.
@@ -67,7 +69,8 @@ def search(
     `request`: a parsed `SearchRequest`, taken as it is, or its flat fields (a mapping, or keyword arguments),
     parsed here once: everything is checked before the first candidate is scored, and a budget no candidate can
     meet fails early. `executor` scores the candidates (default: the one the request's execution names); it does
-    not change the result, and it is closed when the search ends.
+    not change the result, and it is closed when the search ends. `calibration_cache`: where calibrations are
+    reused from and kept (`diswot.calibration_cache`; none: measured for this search).
     """
     if not isinstance(request, SearchRequest):
         request = SearchRequest.parse({**(request or {}), **fields})
@@ -75,7 +78,7 @@ def search(
         raise TypeError(f"search() takes a parsed request or fields, not both (got {', '.join(fields)})")
     store = store if store is not None else MemoryStore()
     setup = request.scoring
-    scorer = setup.build_scorer()
+    scorer = setup.build_scorer(calibration_cache)
     executor = executor if executor is not None else request.execution.executor.build()
     executor.start(setup, scorer)
     try:
@@ -254,7 +257,8 @@ class SearchLoop:
             seconds=time.perf_counter() - self.started,
             diswot_version=diswot.__version__,
             best_scores=self.best_scores,
-            calibrations={f"{space}/{key}": c.to_dict() for (space, key), c in self.scorer.calibrations.items()},
+            calibrations={f"{space}/{key}": {**c.to_dict(), "source": self.scorer.calibration_sources[(space, key)]}
+                          for (space, key), c in self.scorer.calibrations.items()},
             executor=self.executor.describe(),
         )
 
