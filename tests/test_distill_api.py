@@ -110,11 +110,34 @@ def test_a_running_distillation_can_be_cancelled(service):
     ({"student": {**SPEC, "arch": "9x16-1x32-1x64"}}, "student"),
     ({"mode": "vanilla", "semantic_weight": 1.0}, "mode"),
     ({"epochs": 0}, "epochs"),
+    ({"epochs": True}, "epochs"),
+    ({"seed": "3"}, "seed"),
+    ({"temperature": 1e-300}, "temperature"),
+    ({"data": "synthetic"}, "data"),
+    pytest.param({"device": "cuda"}, "device",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this host has a CUDA GPU")),
+    ({"student": {**SPEC, "init": "foo"}, "num_classes": None}, "student"),
+    ({"student": {**SPEC, "seed": "x"}, "num_classes": None}, "student"),
+    ({"student": {**SPEC, "seed": -1}, "num_classes": None}, "student"),
+    ({"student": {**SPEC, "seed": 2**70}, "num_classes": None}, "student"),
+    ({"student": {**SPEC, "shared_init": "yes"}, "num_classes": None}, "student"),
+    ({"student": SPEC, "num_classes": 10}, "num_classes"),  # the spec has 4
+    ({"student": {**SPEC, "num_classes": 1_000_000}, "num_classes": None}, "student"),  # over max_num_classes
 ])
 def test_bad_requests_are_422_naming_the_field(service, change, field):
     response = service.post("/v1/distillations", json={**REQUEST, **change})
     assert response.status_code == 422, response.text
     assert field in response.json()["detail"]
+    assert service.get("/v1/distillations").json()["total"] == 0
+
+
+def test_training_data_that_cannot_train_the_student_is_422_at_submission(
+    service, folders, write_broken_probe_data
+):
+    for source in write_broken_probe_data(folders / "data"):
+        response = service.post("/v1/distillations", json={**REQUEST, "data": source})
+        assert response.status_code == 422, (source, response.text)
+        assert response.json()["detail"].startswith("field 'data': "), (source, response.text)
     assert service.get("/v1/distillations").json()["total"] == 0
 
 
