@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 import diswot
 from api.auth import require_api_key
 from api.body_limit import BodySizeLimit
+from api.cross_site import refuse_cross_site_forms
 from api.dashboard import install_dashboard
 from api.db import Database
 from api.errors import install_error_handlers
@@ -58,7 +59,10 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Every /v1 route documents its 401 and the 422 this app answers with (FastAPI would document its own shape).
-    secured = dict(prefix="/v1", dependencies=[Depends(require_api_key)], responses={**UNAUTHORISED, **INVALID})
+    secured = dict(
+        prefix="/v1", dependencies=[Depends(require_api_key), Depends(refuse_cross_site_forms)],
+        responses={**UNAUTHORISED, **INVALID},
+    )
     app.include_router(searches_router(settings), **secured)
     app.include_router(score_router(settings), **secured)
     app.include_router(catalog.router, **secured)

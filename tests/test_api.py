@@ -20,8 +20,10 @@ from api.app import create_app  # noqa: E402
 from api.db import FINISHED_STATUSES, Database, JobRow, utc_now  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from service_testing import wait_for  # noqa: E402
+from service_testing import SCRIPT_HEADERS, python_client, wait_for  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
+from diswot.client import ServiceError, WaitTimeout  # noqa: E402
+from diswot.errors import DiswotError  # noqa: E402
 from diswot.scorer import Scorer  # noqa: E402
 from search_spaces.zoo import create_model  # noqa: E402
 
@@ -49,7 +51,7 @@ def service(database_url):
 
         def start(**overrides):
             settings = Settings(database_url=database_url, **{**LIMITS, **overrides})
-            return stack.enter_context(TestClient(create_app(settings)))
+            return stack.enter_context(TestClient(create_app(settings), headers=SCRIPT_HEADERS))
 
         yield start
 
@@ -258,10 +260,11 @@ def test_queued_jobs_with_files_fail_after_a_restart_without_their_directories(t
     np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
     database = tmp_path / "jobs.db"
     with_files = Settings(database_path=database, teacher_dir=teachers, data_dir=data, **LIMITS)
-    with TestClient(create_app(with_files)) as client:
+    with TestClient(create_app(with_files), headers=SCRIPT_HEADERS) as client:
         long = submit(client, evaluations=3000)  # holds the one worker until the shutdown
         queued = [submit(client, teacher="resnet8.ts", evaluations=3), submit(client, data="probe.npz", evaluations=3)]
-    with TestClient(create_app(Settings(database_path=database, **LIMITS))) as client:
+    restarted = create_app(Settings(database_path=database, **LIMITS))
+    with TestClient(restarted, headers=SCRIPT_HEADERS) as client:
         client.post(f"/v1/searches/{long['id']}/cancel")
         errors = [wait_for(client, job["id"], timeout=120)["error"] for job in queued]
     assert errors == [
@@ -300,6 +303,40 @@ def test_with_an_api_key_requests_without_it_get_401_and_create_nothing(service)
     for viewer in ("/docs", "/redoc"):
         page = client.get(viewer, headers=key)
         assert page.status_code == 200 and "/openapi.json" in page.text
+
+
+def test_on_a_server_without_a_key_a_cross_site_form_changes_nothing(service):
+    client = service()
+    job = submit(client, evaluations=3000)
+    browser = TestClient(client.app)  # a page elsewhere: it can send forms, but no header of its own choosing
+    cancel, delete = f"/v1/searches/{job['id']}/cancel", f"/v1/searches/{job['id']}"
+    for method, path, options in [
+        ("POST", cancel, {"data": {"confirm": "yes"}}),  # a form: application/x-www-form-urlencoded
+        ("POST", cancel, {}),  # fetch(url, {method: "POST", mode: "no-cors"}): no body, no content type
+        ("POST", "/v1/searches", {"content": json.dumps(TINY), "headers": {"Content-Type": "text/plain"}}),
+        ("DELETE", delete, {}),
+    ]:
+        response = browser.request(method, path, **options)
+        assert response.status_code == 403, (method, path, response.text)
+        assert "X-Requested-With" in response.json()["detail"]
+    assert not client.get(f"/v1/searches/{job['id']}").json()["cancel_requested"]
+    assert client.get("/v1/searches").json()["total"] == 1
+    assert browser.post(cancel, headers={"X-Requested-With": "any"}).json()["cancel_requested"]  # a script's call
+
+
+def test_the_python_client_sends_a_catalog_as_one_path_segment_and_a_wait_past_its_timeout_is_a_diswot_error(
+    service,
+):
+    client = python_client(service())
+    assert "resnet_cifar" in {space["name"] for space in client.catalog("spaces")}
+    with pytest.raises(ServiceError) as refused:
+        client.catalog("../healthz")  # not /healthz's answer: the path /v1/..%2Fhealthz, which is no catalog
+    assert refused.value.status == 404
+    job = client.submit(TINY, evaluations=3000)
+    with pytest.raises(DiswotError, match=f"job {job['id']} is still (queued|running) after the timeout") as waited:
+        client.wait(job["id"], timeout=0)
+    assert isinstance(waited.value, WaitTimeout) and isinstance(waited.value, TimeoutError)
+    client.cancel(job["id"])
 
 
 def test_listing_filters_by_status_and_pages_newest_first(service):
@@ -495,11 +532,11 @@ def test_sql_store_resumes_to_the_uninterrupted_result(database_url):
 
 def test_a_shutdown_leaves_a_running_job_queued_and_the_next_start_finishes_it(database_url):
     settings = Settings(database_url=database_url, **LIMITS)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=SCRIPT_HEADERS) as client:
         job = submit(client, evaluations=60)
         wait_for(client, job["id"], until=scoring)
     stopped = JobRepository(Database(settings.sqlalchemy_url)).get(job["id"])
     assert stopped.status == "queued" and 0 < stopped.evaluations_done < 60
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=SCRIPT_HEADERS) as client:
         done = wait_for(client, job["id"], timeout=120)
     assert done["status"] == "succeeded" and done["runs"] == 2

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import diswot  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from service_testing import SCRIPT_HEADERS  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3)
 VENDOR = Path(__file__).resolve().parents[1] / "api" / "dashboard" / "static" / "vendor"
@@ -37,7 +38,7 @@ def service(tmp_path):
 
         def start(**settings):
             app = create_app(Settings(database_path=tmp_path / "jobs.db", **settings))
-            return stack.enter_context(TestClient(app))
+            return stack.enter_context(TestClient(app, headers=SCRIPT_HEADERS))
 
         yield start
 

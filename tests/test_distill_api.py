@@ -17,7 +17,7 @@ from api.db import Database  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
 import service_testing  # noqa: E402
-from diswot.client import Client  # noqa: E402
+from service_testing import SCRIPT_HEADERS  # noqa: E402
 from diswot.distillation.student import UnscoredStudent  # noqa: E402
 from diswot.teachers import build_network  # noqa: E402
 
@@ -48,7 +48,7 @@ def service(database_url, folders):
     with TestClient(create_app(Settings(
         database_url=database_url, teacher_dir=folders / "teachers", data_dir=folders / "data",
         distill_dir=folders / "runs",
-    ))) as client:
+    )), headers=SCRIPT_HEADERS) as client:
         yield client
 
 
@@ -80,8 +80,7 @@ def test_a_distillation_job_runs_and_gives_its_summary_and_student(service, fold
 
 
 def test_the_python_client_submits_waits_and_reads_the_result(service):
-    client = Client.__new__(Client)  # the client's methods over the in-process app's HTTP client
-    client.http, client.timeout = service, 60.0
+    client = service_testing.python_client(service)
     job = client.distill(REQUEST, student=SPEC, num_classes=None, mode="vanilla", teacher=None, checkpoint=None)
     assert client.wait(job["id"], timeout=120)["status"] == "succeeded"
     summary = client.distillation_result(job["id"])
@@ -144,14 +143,14 @@ def test_training_data_that_cannot_train_the_student_is_422_at_submission(
 def test_a_shutdown_requeues_a_running_distillation_and_the_next_start_resumes_it(database_url, folders):
     settings = Settings(database_url=database_url, teacher_dir=folders / "teachers", data_dir=folders / "data",
                         distill_dir=folders / "runs")
-    with TestClient(create_app(settings)) as first:
+    with TestClient(create_app(settings), headers=SCRIPT_HEADERS) as first:
         job = first.post("/v1/distillations", json={**REQUEST, "epochs": 6}).json()
         wait_for(first, job["id"], until=lambda job: job["progress"]["evaluations"] >= 1)
     database = Database(database_url)
     stopped = JobRepository(database).get(job["id"])
     database.dispose()
     assert stopped.status == "queued" and 1 <= stopped.evaluations_done < 6  # stopped between epochs, not finished
-    with TestClient(create_app(settings)) as second:
+    with TestClient(create_app(settings), headers=SCRIPT_HEADERS) as second:
         done = wait_for(second, job["id"])
         assert done["status"] == "succeeded" and done["runs"] == 2
         summary = second.get(f"/v1/distillations/{job['id']}/result").json()

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import diswot  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from service_testing import wait_for  # noqa: E402
+from service_testing import SCRIPT_HEADERS, wait_for  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, proxies=["diswot"],
             population=8, sample_size=3, confirm_top=0)
@@ -39,7 +39,7 @@ def worker_processes():
 @pytest.fixture
 def process_service(tmp_path):
     settings = Settings(database_path=tmp_path / "jobs.db", executor="process", workers_per_job=2)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=SCRIPT_HEADERS) as client:
         yield client
 
 
