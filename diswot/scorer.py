@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import torch
 
@@ -82,14 +82,17 @@ class Scorer:
             self._costs[key] = candidate.measure_cost()
         return self._costs[key]
 
-    def calibration(self, space: SearchSpace, proxy: Proxy) -> Calibration:
+    def calibration(
+        self, space: SearchSpace, proxy: Proxy, should_stop: Optional[Callable[[], bool]] = None
+    ) -> Calibration:
         """`proxy`'s calibration on `space`: shipped with the setup, else measured here, once per scorer (like the
-        teacher's statistics), on the reference sample (`diswot.calibration`)."""
+        teacher's statistics), on the reference sample (`diswot.calibration`; CalibrationStopped when
+        `should_stop` says so between two cells)."""
         key = (space.name, proxy.name)
         if key not in self.calibrations:
             reference = calibration_reference(space, self.seed)
             self.calibrations[key] = calibrate(
-                space, reference, lambda arch: proxy.calibration_terms(self.candidate(space, arch)))
+                space, reference, lambda arch: proxy.calibration_terms(self.candidate(space, arch)), should_stop)
         return self.calibrations[key]
 
     def candidate(self, space: SearchSpace, arch: Any) -> CandidateContext:

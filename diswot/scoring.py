@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
+from diswot.calibration import CalibrationStopped
 from diswot.probe_data import ProbeDataSpec
 from diswot.proxies import DEFAULT_PROXY
 from diswot.scorer import CandidateScore
@@ -38,7 +39,8 @@ def score(
     """Scores of `archs` (strings of `space`) against `teacher`, in the order given.
 
     Everything is validated (teacher, space, every architecture, data) before the first candidate is scored.
-    `should_stop` is asked before each candidate: when it says so, ScoringCancelled is raised.
+    `should_stop` is asked before each candidate (and each calibration cell): when it says so, ScoringCancelled
+    is raised.
     With `allowed_teacher_dir` / `allowed_data_dir`, files are read only from inside those directories.
     """
     search_space = get_space(space)
@@ -49,6 +51,12 @@ def score(
         shared_init=shared_init, device=device, checkpoint=checkpoint, allowed_teacher_dir=allowed_teacher_dir,
         allowed_data_dir=allowed_data_dir,
     ).build_scorer()
+    try:  # a calibrated proxy's reference cells, measured before the first candidate, stop like the candidates
+        for proxy in scorer.proxies:
+            if proxy.calibration_terms is not None:
+                scorer.calibration(search_space, proxy, should_stop)
+    except CalibrationStopped:
+        raise ScoringCancelled() from None
     results = []
     for arch in parsed:
         if should_stop is not None and should_stop():

@@ -416,6 +416,15 @@ def test_a_score_call_over_the_work_limit_is_422_naming_the_limit(service):
         assert detail.startswith("field 'archs': ") and "more than this server's max_score_pixels (16,384)" in detail
 
 
+def test_a_score_call_counts_the_calibration_of_the_default_proxy_in_its_work(service):
+    client = service(max_score_pixels=2 * 8 * 32 * 32)  # two archs of one init at batch 8, 32x32
+    body = {**PROBE, "archs": ["1x16-1x32-1x64", "3x16-3x32-3x64"], "proxies": ["default"]}
+    response = client.post("/v1/score", json=body)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "(2 archs x 1 inits + 64 calibration cells) x 8 images of 32x32 is 540,672 pixels" in detail
+
+
 def call_and_leave(app, path, body, leave: threading.Event):
     """POST `body` to `app` as a client that disconnects once `leave` is set; the ASGI messages sent back.
     (TestClient and httpx never disconnect before the response.)"""
@@ -457,6 +466,22 @@ def test_score_stops_when_the_client_goes_away(tmp_path, monkeypatch):
     sent = call_and_leave(app, "/v1/score", {**PROBE, "archs": archs}, leave)
     assert len(scored) == 1, scored  # nothing after the client left
     assert sent[0]["status"] == 499  # nginx's "client closed request": only a log sees it
+
+
+def test_score_stops_calibrating_the_default_proxy_when_the_client_goes_away(tmp_path, monkeypatch):
+    built, leave = [], threading.Event()
+    candidate = Scorer.candidate
+
+    def leaving_after_the_first_candidate(self, space, arch):
+        built.append(arch)
+        leave.set()  # the client goes away while the first calibration cell is scored
+        return candidate(self, space, arch)
+
+    monkeypatch.setattr(Scorer, "candidate", leaving_after_the_first_candidate)
+    app = create_app(Settings(database_path=tmp_path / "jobs.db", **LIMITS))
+    sent = call_and_leave(app, "/v1/score", {**PROBE, "archs": ["1x16-1x32-1x64"], "proxies": ["default"]}, leave)
+    assert len(built) == 1, built  # one cell of the 64, no candidate
+    assert sent[0]["status"] == 499
 
 
 def test_catalog_lists_the_valid_names(service):
