@@ -64,9 +64,20 @@ def test_pages_are_served_without_a_key_but_hold_no_job_data(service):
     assert client.get("/v1/searches").status_code == 401  # what the pages' scripts call still needs the key
 
 
+def test_with_a_key_the_new_search_form_with_limits_and_names_needs_it(service):
+    client = service(api_key="s3cret", max_evaluations=321)
+    page = client.get("/new").text
+    assert "search-form-slot" in page and "321" not in page and "resnet56" not in page and "field-evaluations" not in page
+    assert client.get("/new/form").status_code == 401
+    form = client.get("/new/form", headers={"X-API-Key": "s3cret"})
+    assert form.status_code == 200 and 'max="321"' in form.text and "resnet56" in form.text
+
+
 def test_the_form_states_this_servers_limits_and_defaults(service):
     client = service(max_evaluations=300, max_batch_size=16, max_top_k=7, max_concurrency=4)
-    form = client.get("/new").text
+    page = client.get("/new").text
+    assert 'data-key-required="false"' in page and '<main id="content" >' in page
+    form = client.get("/new/form").text
     evaluations = re.search(r'<input id="field-evaluations"[^>]*>', form, re.S).group(0)
     assert 'min="1"' in evaluations and 'max="300"' in evaluations
     assert 'value="300"' in evaluations  # SearchConfig's default of 500, lowered to this server's limit
@@ -76,14 +87,13 @@ def test_the_form_states_this_servers_limits_and_defaults(service):
     assert 'max="4"' in re.search(r'<input id="field-concurrency"[^>]*>', form, re.S).group(0)
     confirm_top = re.search(r'<input id="field-confirm_top"[^>]*>', form, re.S).group(0)
     assert 'min="0"' in confirm_top and 'value="7"' in confirm_top  # the confirm stage's 20, lowered to max_top_k
-    assert 'data-key-required="false"' in form and '<main id="content" >' in form
     space = re.search(r'<select id="field-space".*?</select>', form, re.S).group(0)
     assert re.findall(r'<option value="([^"]+)"', space) == list(diswot.list_spaces())
 
 
 def test_pages_stay_out_of_the_api_document(service):
     paths = service().get("/openapi.json").json()["paths"]
-    assert not {"/", "/new", "/compare", "/jobs/{job_id}"} & set(paths)
+    assert not {"/", "/new", "/new/form", "/compare", "/jobs/{job_id}"} & set(paths)
     assert {"/v1/searches/{job_id}/evaluations", "/v1/searches/{job_id}/students/{rank}/torchscript"} <= set(paths)
 
 
