@@ -22,6 +22,7 @@ from api.routers.score import score_router
 from api.routers.search_artifacts import search_artifacts_router
 from api.routers.searches import searches_router
 from api.schemas.responses import INVALID, ErrorMessage
+from api.server_paths import ServerFolders, relative_paths_response
 from api.settings import Settings
 from api.worker import SearchWorkerPool
 
@@ -51,11 +52,13 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         database.dispose()
 
     # FastAPI's own /openapi.json, /docs and /redoc would be public: api.routers.docs serves them behind the key.
+    folders = ServerFolders(settings)
     app = FastAPI(
         title="diswot", version=diswot.__version__, description=DESCRIPTION, lifespan=lifespan,
-        openapi_url=None, docs_url=None, redoc_url=None,
+        openapi_url=None, docs_url=None, redoc_url=None, default_response_class=relative_paths_response(folders),
     )
     app.state.settings, app.state.database, app.state.jobs, app.state.pool = settings, database, jobs, pool
+    app.state.server_folders = folders
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Every /v1 route documents its 401 and the 422 this app answers with (FastAPI would document its own shape).

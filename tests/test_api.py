@@ -251,6 +251,25 @@ def test_a_teacher_file_swapped_for_a_link_to_outside_after_submission_is_not_re
     assert job["status"] == "failed" and "outside the allowed directory" in job["error"]
 
 
+def test_answers_name_the_servers_files_relative_to_its_folders(service, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), np.uint8)
+    np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
+    (data / "truncated.npz").write_bytes((data / "probe.npz").read_bytes()[:100])
+    client = service(data_dir=data)
+    long = submit(client, evaluations=3000)  # one worker: the next job waits behind it
+    queued = submit(client, data="npz:probe.npz", evaluations=3)
+    assert queued["config"]["data"] == "npz:probe.npz"  # stored as the absolute path the job reads
+    refused = client.post("/v1/searches", json={**TINY, "data": "truncated.npz"}).json()["detail"]
+    assert refused.startswith("field 'data': truncated.npz is not a readable .npz"), refused
+    (data / "probe.npz").unlink()
+    client.post(f"/v1/searches/{long['id']}/cancel")
+    failed = wait_for(client, queued["id"])
+    assert failed["status"] == "failed" and "probe data 'probe.npz' does not exist" in failed["error"], failed
+    assert str(data) not in client.get("/v1/searches").text
+
+
 def test_queued_jobs_with_files_fail_after_a_restart_without_their_directories(tmp_path):
     teachers, data = tmp_path / "teachers", tmp_path / "data"
     teachers.mkdir()
