@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from api.settings import Settings
+from diswot.calibration import calibration_reference
 from diswot.errors import DiswotError, FieldError
 from diswot.executors import default_concurrency
 from diswot.file_access import resolve_inside
-from diswot.calibration import calibration_reference
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.proxies import PROXIES, resolve_proxy_name
 from diswot.student_search import SearchConfig

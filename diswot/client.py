@@ -9,7 +9,8 @@
 
 Answers are the server's JSON as dicts. A 4xx/5xx answer raises ServiceError with the server's status and message;
 a server that cannot be reached raises ServiceUnreachable, one that does not answer in time ServiceTimeout, and
-`wait` past its timeout WaitTimeout (all DiswotErrors with a one-line message). `AsyncClient` has the same methods as coroutines, on httpx.AsyncClient.
+`wait` past its timeout WaitTimeout (all DiswotErrors with a one-line message). `AsyncClient` has the same
+methods as coroutines, on httpx.AsyncClient.
 """
 
 from __future__ import annotations
