@@ -184,12 +184,17 @@ def test_probe_data_only_from_the_data_directory_and_a_file_spoilt_after_submiss
     assert response.status_code == 422 and "outside the allowed directory" in response.json()["detail"]
     long = submit(client, evaluations=3000)  # one worker: the next job waits behind it
     queued = submit(client, data="npz:probe.npz", evaluations=3)
+    (data / "copy.npz").write_bytes((data / "probe.npz").read_bytes())
+    truncated = submit(client, data="npz:copy.npz", evaluations=3)
     # labels up to 90 for a 10-class teacher, written after the job was accepted: it fails saying why
     np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) * 6)
+    (data / "copy.npz").write_bytes((data / "copy.npz").read_bytes()[:100])  # cut short, as a broken copy
     client.post(f"/v1/searches/{long['id']}/cancel")
     assert wait_for(client, long["id"], timeout=120)["status"] == "cancelled"
     job = wait_for(client, queued["id"], timeout=120)
     assert job["status"] == "failed" and "labels 0..90 but the teacher has 10 classes" in job["error"]
+    cut_short = wait_for(client, truncated["id"], timeout=120)
+    assert cut_short["status"] == "failed" and "copy.npz is not a readable .npz" in cut_short["error"]
     response = client.get(f"/v1/searches/{job['id']}/result")
     assert response.status_code == 409 and "it failed: probe data" in response.json()["detail"]
 
