@@ -166,11 +166,13 @@ def test_the_cifar10_sample_loads_with_its_test_split():
     ({"shared_init": "yes"}, "shared_init must be true or false"),
     ({"num_classes": True}, "num_classes must be an integer >= 2"),
 ])
-def test_a_hand_made_spec_whose_fields_cannot_build_its_student_is_refused(change, fragment):
-    spec = {**UnscoredStudent("resnet_cifar", "1x16-1x32-1x64").spec(CLASSES).to_dict(), **change}
-    with pytest.raises(DiswotError) as refused:
-        read_student(spec)
-    assert str(refused.value).startswith("student spec: ") and fragment in str(refused.value)
+def test_a_hand_made_spec_whose_fields_cannot_build_its_student_is_refused(tmp_path, change, fragment):
+    spec = {**UnscoredStudent("resnet_cifar", "1x16-1x32-1x64").spec(CLASSES).to_dict(), "score": 0.0, **change}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    for given in (spec, tmp_path / "spec.json"):  # sent over the API, or a file for the CLI
+        with pytest.raises(DiswotError) as refused:
+            read_student(given)
+        assert str(refused.value).startswith("student spec: ") and fragment in str(refused.value)
 
 
 def run_cli(*args):

@@ -70,4 +70,6 @@ def read_student(student: StudentSpec | dict | str | Path, rank: int = 1) -> Stu
     if not Path(text).expanduser().is_file():
         raise DiswotError(f"student {text!r} is neither a spec file (or result.json) nor 'SPACE:ARCH' "
                           f"(spaces: {', '.join(sorted(SPACES))})")
-    return read_student_spec(Path(text).expanduser(), rank)
+    spec = read_student_spec(Path(text).expanduser(), rank)
+    check_spec_fields(spec)  # a hand-edited file is as unchecked as a spec sent over the API
+    return spec
