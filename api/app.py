@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 import diswot
 from api.auth import require_api_key
 from api.body_limit import BodySizeLimit
+from api.cross_site import refuse_cross_site_forms
 from api.dashboard import install_dashboard
 from api.db import Database
 from api.errors import install_error_handlers
@@ -21,6 +22,7 @@ from api.routers.score import score_router
 from api.routers.search_artifacts import search_artifacts_router
 from api.routers.searches import searches_router
 from api.schemas.responses import INVALID, ErrorMessage
+from api.server_paths import ServerFolders, relative_paths_response
 from api.settings import Settings
 from api.worker import SearchWorkerPool
 
@@ -50,15 +52,20 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         database.dispose()
 
     # FastAPI's own /openapi.json, /docs and /redoc would be public: api.routers.docs serves them behind the key.
+    folders = ServerFolders(settings)
     app = FastAPI(
         title="diswot", version=diswot.__version__, description=DESCRIPTION, lifespan=lifespan,
-        openapi_url=None, docs_url=None, redoc_url=None,
+        openapi_url=None, docs_url=None, redoc_url=None, default_response_class=relative_paths_response(folders),
     )
     app.state.settings, app.state.database, app.state.jobs, app.state.pool = settings, database, jobs, pool
+    app.state.server_folders = folders
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Every /v1 route documents its 401 and the 422 this app answers with (FastAPI would document its own shape).
-    secured = dict(prefix="/v1", dependencies=[Depends(require_api_key)], responses={**UNAUTHORISED, **INVALID})
+    secured = dict(
+        prefix="/v1", dependencies=[Depends(require_api_key), Depends(refuse_cross_site_forms)],
+        responses={**UNAUTHORISED, **INVALID},
+    )
     app.include_router(searches_router(settings), **secured)
     app.include_router(score_router(settings), **secured)
     app.include_router(catalog.router, **secured)

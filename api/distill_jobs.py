@@ -12,14 +12,16 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from api.job_kinds import JobKind, register_job_kind
 from api.settings import Settings
 from api.validation import allowed_dirs, probe_source, server_files
+from diswot.devices import resolve_device
 from diswot.distillation import DistillConfig, DistillStopped, LossWeights, distill
+from diswot.distillation.data import load_training_data
 from diswot.distillation.student import read_student
-from diswot.errors import DiswotError, FieldError
+from diswot.errors import DiswotError, FieldError, in_field
 from diswot.student_search import StudentSpec
 from diswot.teachers import TORCHSCRIPT_SUFFIXES
 
@@ -44,6 +46,7 @@ def distill_job_config(values: dict[str, Any], settings: Settings) -> dict[str, 
     except DiswotError as error:
         raise FieldError("student", str(error)) from None
     if isinstance(parsed, StudentSpec):
+        check_spec_classes(parsed, values["num_classes"], settings)
         student, num_classes = parsed.to_dict(), parsed.num_classes
     elif values["num_classes"] is None:
         raise FieldError("num_classes", "a 'SPACE:ARCH' student needs num_classes over the API")
@@ -65,10 +68,35 @@ def distill_job_config(values: dict[str, Any], settings: Settings) -> dict[str, 
     if settings.data_dir is None:
         raise FieldError("data", "this server accepts no training data (its data directory is not configured)")
     data = probe_source(values["data"], settings.data_dir.expanduser().resolve())
+    in_field("device", lambda: resolve_device(values["device"]))
+    check_training_data(data, num_classes, recipe, settings)
     return {
         "kind": DISTILL_KIND, "student": student, "teacher": teacher, "checkpoint": checkpoint, "data": data,
         "num_classes": num_classes, "device": values["device"], "recipe": recipe.to_dict(),
     }
+
+
+def check_spec_classes(spec: StudentSpec, requested: Optional[int], settings: Settings) -> None:
+    """A spec brings its own class count: held to the server's limit like a request's, and not contradicted."""
+    if spec.num_classes > settings.max_num_classes:
+        raise FieldError("student", f"the spec has {spec.num_classes} classes, more than this server's "
+                                    f"max_num_classes ({settings.max_num_classes})")
+    if requested is not None and requested != spec.num_classes:
+        raise FieldError("num_classes", f"{requested} contradicts the student spec's {spec.num_classes} classes "
+                                        "(leave it out for a spec)")
+
+
+def check_training_data(data: str, num_classes: int, recipe: DistillConfig, settings: Settings) -> None:
+    """The data read now as the job will read it (whole, both splits), so a file that cannot train this student
+    is a 422 rather than a failed job."""
+    try:
+        training_data = load_training_data(data, recipe.image_size, recipe.validation_fraction, recipe.seed,
+                                           settings.data_dir.expanduser().resolve())
+        training_data.check_labels(num_classes, data)
+    except DiswotError as error:
+        raise FieldError("data", str(error)) from None
+    except OSError as error:  # a file the server may not read
+        raise FieldError("data", f"unreadable: {error.strerror}: {error.filename}") from None
 
 
 def recipe_of(values: dict[str, Any]) -> DistillConfig:

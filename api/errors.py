@@ -34,8 +34,9 @@ async def validation_error(_request: Request, error: RequestValidationError) -> 
     return JSONResponse({"detail": detail, "errors": jsonable_encoder(summary)}, 422)
 
 
-async def diswot_error(_request: Request, error: DiswotError) -> JSONResponse:
-    return JSONResponse({"detail": str(error)}, 422)
+async def diswot_error(request: Request, error: DiswotError) -> JSONResponse:
+    # The library's messages name files by their absolute paths: the client sees them inside the server's folders.
+    return JSONResponse({"detail": request.app.state.server_folders.relative(str(error))}, 422)
 
 
 def documented_methods(app: FastAPI, path: str) -> set[str]:

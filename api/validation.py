@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any, Optional
 
 from api.settings import Settings
+from diswot.calibration import calibration_reference
 from diswot.errors import DiswotError, FieldError
 from diswot.executors import ExecutorSpec
 from diswot.file_access import resolve_inside
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
+from diswot.proxies import PROXIES, resolve_proxy_name
 from diswot.student_search import SearchRequest
 from diswot.teachers import TORCHSCRIPT_SUFFIXES, load_teacher
+from search_spaces import get_space
 
 PROBE_SOURCE_KINDS = ("npz", "cifar", "folder")  # the `KIND:PATH` prefixes of diswot.probe_data
 
@@ -45,16 +48,33 @@ def search_request(values: dict[str, Any], settings: Settings) -> SearchRequest:
 
 
 def check_score_work(values: dict[str, Any], settings: Settings) -> None:
-    """A /v1/score call holds its connection while it scores: refuse one that asks for more than the server allows."""
+    """A /v1/score call holds its connection while it scores: refuse one that asks for more than the server allows,
+    counting the calibration cells a calibrated proxy (the default) scores before the first candidate."""
     archs, inits, batch, size = len(values["archs"]), values["inits"], values["batch_size"], values["image_size"]
-    pixels = archs * inits * batch * size * size
+    cells = calibration_cells(values)
+    pixels = (archs * inits + cells) * batch * size * size
     if pixels > settings.max_score_pixels:
+        calibration = f" + {cells} calibration cells" if cells else ""
         raise FieldError(
             "archs",
-            f"{archs} archs x {inits} inits x {batch} images of {size}x{size} is {pixels:,} pixels to score, more "
-            f"than this server's max_score_pixels ({settings.max_score_pixels:,}); send fewer archs or inits, a "
-            "smaller batch or smaller images, or submit a search",
+            f"({archs} archs x {inits} inits{calibration}) x {batch} images of {size}x{size} is {pixels:,} pixels to "
+            f"score, more than this server's max_score_pixels ({settings.max_score_pixels:,}); send fewer archs or "
+            "inits, a smaller batch or smaller images, proxies without calibration, or submit a search",
         )
+
+
+def calibration_cells(values: dict[str, Any]) -> int:
+    """Reference cells the request's calibrated proxies score, one init each, before its first candidate
+    (`diswot.calibration`); unknown names count nothing here and are refused when the scorer is set up."""
+    names = {resolve_proxy_name(name) for name in values["proxies"]}
+    calibrated = [name for name in names if name in PROXIES and PROXIES.get(name).calibration_terms is not None]
+    if not calibrated:
+        return 0
+    try:
+        space = get_space(values["space"])
+    except DiswotError as error:
+        raise FieldError("space", str(error)) from None
+    return len(calibrated) * len(calibration_reference(space, values["seed"]))
 
 
 def allowed_dirs(values: dict[str, Any], settings: Settings) -> dict[str, Optional[Path]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
@@ -93,9 +93,21 @@ class Calibration:
                    {name: TermScale(**scale) for name, scale in values["scales"].items()})
 
 
-def calibrate(space: SearchSpace, reference: list[str], measure: Callable[[str], Mapping[str, float]]) -> Calibration:
-    """Scales of every term that `measure` (canonical architecture -> term values) gives on the reference sample."""
-    measured = [measure(arch) for arch in reference]
+class CalibrationStopped(Exception):
+    """`calibrate`'s `should_stop` said so between two reference cells; nothing was kept."""
+
+
+def calibrate(
+    space: SearchSpace, reference: list[str], measure: Callable[[str], Mapping[str, float]],
+    should_stop: Optional[Callable[[], bool]] = None,
+) -> Calibration:
+    """Scales of every term that `measure` (canonical architecture -> term values) gives on the reference sample.
+    `should_stop` is asked before each cell (a calibration is many candidates' work: its caller may leave)."""
+    measured = []
+    for arch in reference:
+        if should_stop is not None and should_stop():
+            raise CalibrationStopped()
+        measured.append(measure(arch))
     names = list(measured[0]) if measured else []
     return Calibration(space.name, tuple(reference),
                        {name: TermScale.of(name, [values[name] for values in measured]) for name in names})

@@ -8,8 +8,9 @@
         run = client.distill(student=students[0], teacher="resnet56", checkpoint="r56.pt", data="c100.npz", epochs=240)
 
 Answers are the server's JSON as dicts. A 4xx/5xx answer raises ServiceError with the server's status and message;
-a server that cannot be reached raises ServiceUnreachable, one that does not answer in time ServiceTimeout (all
-DiswotErrors with a one-line message). `AsyncClient` has the same methods as coroutines, on httpx.AsyncClient.
+a server that cannot be reached raises ServiceUnreachable, one that does not answer in time ServiceTimeout, and
+`wait` past its timeout WaitTimeout (all DiswotErrors with a one-line message). `AsyncClient` has the same
+methods as coroutines, on httpx.AsyncClient.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class ServiceTimeout(ServiceUnreachable):
     """The server did not answer within the client's timeout (a submitted job may still have been queued)."""
 
 
+class WaitTimeout(DiswotError, TimeoutError):
+    """`wait` gave up: the job had not finished within its `timeout` (the job goes on). Also a TimeoutError."""
+
+
 @contextlib.contextmanager
 def reaching(base_url: httpx.URL, call: "Call", timeout: float) -> Iterator[None]:
     """httpx's transport errors as the DiswotErrors above, each one line."""
@@ -59,21 +64,28 @@ def reaching(base_url: httpx.URL, call: "Call", timeout: float) -> Iterator[None
         raise ServiceUnreachable(f"cannot reach the diswot server at {base_url}: {reason}") from error
 
 
-def job_path(job_id: str, action: str = "") -> str:
-    """`/v1/searches/<job_id>[/action]` with the id as one path segment: '/', '?' or '#' in an id cannot reach
-    another endpoint or add a query."""
-    if not isinstance(job_id, str) or job_id in ("", ".", ".."):
-        raise DiswotError(f"{job_id!r} is not a search job id (ids are what submit returns)")
-    return f"/v1/searches/{quote(job_id, safe='')}" + (f"/{action}" if action else "")
+def path_segment(value: str, what: str) -> str:
+    """`value` as one path segment: '/', '?' or '#' in it cannot reach another endpoint or add a query."""
+    if not isinstance(value, str) or value in ("", ".", ".."):
+        raise DiswotError(f"{value!r} is not {what}")
+    return quote(value, safe="")
+
+
+def job_path(job_id: str, action: str = "", jobs: str = "searches") -> str:
+    """`/v1/<jobs>/<job_id>[/action]` with the id as one path segment."""
+    segment = path_segment(job_id, "a job id (ids are what submit and distill return)")
+    return f"/v1/{jobs}/{segment}" + (f"/{action}" if action else "")
 
 
 def checked_headers(api_key: Optional[str]) -> dict[str, str]:
-    """The X-API-Key header; a key that cannot travel in an HTTP header is refused here, not at the first call."""
+    """X-Requested-With (the server refuses a cancel or delete without it, as it would a cross-site form's) and
+    the X-API-Key header; a key that cannot travel in an HTTP header is refused here, not at the first call."""
+    headers = {"X-Requested-With": "diswot-client"}
     if not api_key:
-        return {}
+        return headers
     if not all(" " <= character <= "~" for character in api_key):
         raise DiswotError("the API key must be printable ASCII characters (it is sent in the X-API-Key header)")
-    return {"X-API-Key": api_key}
+    return {**headers, "X-API-Key": api_key}
 
 
 def http_options(base_url: str, api_key: Optional[str], timeout: float) -> dict[str, Any]:
@@ -120,7 +132,7 @@ def wait_step(job: dict[str, Any], deadline: Optional[float], poll_interval: flo
         return poll_interval
     left = deadline - time.monotonic()
     if left <= 0:
-        raise TimeoutError(f"search job {job['id']} is still {job['status']} after the timeout")
+        raise WaitTimeout(f"job {job['id']} is still {job['status']} after the timeout (it goes on)")
     return min(poll_interval, left)
 
 
@@ -162,7 +174,7 @@ class Endpoints:
 
     def distillation_result(self, job_id: str) -> Any:
         """The summary of a succeeded distillation job (final and best top-1/top-5, settings, time per epoch)."""
-        return self.send(Call("GET", f"/v1/distillations/{quote(job_id, safe='')}/result"))
+        return self.send(Call("GET", job_path(job_id, "result", jobs="distillations")))
 
     def score(self, teacher: str, space: str, archs: list[str], **options: Any) -> Any:
         """Score given architectures against a teacher now; returns one record per architecture, in order."""
@@ -172,7 +184,7 @@ class Endpoints:
 
     def catalog(self, kind: str) -> Any:
         """'spaces', 'teachers', 'proxies' or 'strategies': the names this server accepts."""
-        return self.send(Call("GET", f"/v1/{kind}"))
+        return self.send(Call("GET", f"/v1/{path_segment(kind, 'a catalog (spaces, teachers, proxies, strategies)')}"))
 
 
 class Client(Endpoints):
@@ -193,7 +205,7 @@ class Client(Endpoints):
         poll_interval: float = 0.5,
     ) -> dict[str, Any]:
         """Poll until the job has finished (succeeded, failed or cancelled) and return it; `on_progress(job)` after
-        every poll. TimeoutError when `timeout` seconds pass first (the job goes on)."""
+        every poll. WaitTimeout when `timeout` seconds pass first (the job goes on)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             job = self.get(job_id)

@@ -8,6 +8,8 @@ refuses everything but numpy arrays), or an image folder with one subfolder per 
 from __future__ import annotations
 
 import pickle
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,9 @@ CIFAR_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR_STD = (0.2673, 0.2564, 0.2762)
 SOURCE_FORMS = "'synthetic', 'npz:PATH' (or PATH.npz), 'cifar:DIR' (python pickles) or 'folder:DIR' (one subfolder per class)"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+# What numpy raises on a file that is not a whole .npz: not a zip (truncated, garbage: BadZipFile), a member whose
+# CRC fails (BadZipFile) or whose compressed stream breaks off (zlib.error, EOFError), pickled objects (ValueError).
+NPZ_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,7 @@ def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
             images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
     except KeyError as missing:
         raise DiswotError(f"{path} must hold arrays 'x_{split}' and 'y_{split}' ({missing} is missing)") from None
-    except (ValueError, OSError) as error:
+    except NPZ_READ_ERRORS as error:
         raise DiswotError(f"{path} is not a readable .npz of plain arrays: {error}") from None
     if images.ndim != 4 or not (images.dtype == np.uint8 or np.issubdtype(images.dtype, np.floating)):
         raise DiswotError(
@@ -159,6 +164,11 @@ def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     labels = labels.reshape(-1)
     if len(labels) != len(images):
         raise DiswotError(f"{path}: x_{split} has {len(images)} images but y_{split} {len(labels)} labels")
+    if len(labels) == 0:
+        raise DiswotError(f"{path}: x_{split} holds no images")
+    # A NaN or infinite pixel makes every network's outputs NaN: each candidate would score NaN, each epoch diverge.
+    if images.dtype != np.uint8 and not np.isfinite(images).all():
+        raise DiswotError(f"{path}: x_{split} holds NaN or infinite pixel values; images must be finite")
     return images, labels.astype(np.int64)
 
 
@@ -254,7 +264,7 @@ def has_test_split(source: str) -> bool:
         try:
             with np.load(Path(location).expanduser(), allow_pickle=False) as arrays:
                 return "x_test" in arrays.files
-        except (ValueError, OSError) as error:
+        except NPZ_READ_ERRORS as error:
             raise DiswotError(f"{location} is not a readable .npz of plain arrays: {error}") from None
     return kind == "cifar"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
 import torch
 
@@ -74,14 +74,17 @@ class Scorer:
             self._costs[key] = candidate.measure_cost()
         return self._costs[key]
 
-    def calibration(self, space: SearchSpace, proxy: Proxy) -> Calibration:
+    def calibration(
+        self, space: SearchSpace, proxy: Proxy, should_stop: Optional[Callable[[], bool]] = None
+    ) -> Calibration:
         """`proxy`'s calibration on `space`: shipped with the setup, else reused from the calibration cache, else
-        measured here, once per scorer (like the teacher's statistics), on the reference sample."""
+        measured here, once per scorer (like the teacher's statistics), on the reference sample
+        (`diswot.calibration`; CalibrationStopped when `should_stop` says so between two cells)."""
         key = (space.name, proxy.name)
         if key not in self.calibrations and not self.reuse_calibration(space, proxy):
             reference = calibration_reference(space, self.seed)
             self.keep_calibration(space, proxy, calibrate(
-                space, reference, lambda arch: proxy.calibration_terms(self.candidate(space, arch))))
+                space, reference, lambda arch: proxy.calibration_terms(self.candidate(space, arch)), should_stop))
         return self.calibrations[key]
 
     def reuse_calibration(self, space: SearchSpace, proxy: Proxy) -> bool:

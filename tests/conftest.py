@@ -6,6 +6,7 @@ and on a new database of the PostgreSQL server named by DISWOT_TEST_POSTGRES_URL
 `.ci/postgres start` prints such a URL). Without that variable the PostgreSQL runs are skipped, saying so.
 """
 
+import io
 import os
 import pickle
 import uuid
@@ -178,6 +179,11 @@ def write_broken_probe_data():
         np.savez(folder / "empty.npz", x_train=images[:0], y_train=np.arange(0))
         np.savez(folder / "out_of_range.npz", x_train=images, y_train=np.arange(8) * 3)
         np.savez(folder / "text_images.npz", x_train=np.full((8, 2, 2, 3), "x"), y_train=np.arange(8))
+        np.savez(folder / "nan_images.npz", x_train=np.full((8, 3, 32, 32), np.nan, np.float32), y_train=np.arange(8))
+        whole = io.BytesIO()
+        np.savez(whole, x_train=images, y_train=np.arange(8))
+        (folder / "truncated.npz").write_bytes(whole.getvalue()[: len(whole.getvalue()) // 2])
+        (folder / "garbage.npz").write_bytes(b"not a zip file" * 8)
         for label in ("cat", "dog"):
             (folder / "corrupt" / label).mkdir(parents=True)
             for index in range(4):
@@ -189,7 +195,10 @@ def write_broken_probe_data():
         return {
             "npz:text_labels.npz": "y_train must hold integer class labels",
             "npz:fractional_labels.npz": "y_train must hold integer class labels",
-            "npz:empty.npz": "has 0 images, fewer than the batch size 8",
+            "npz:empty.npz": "x_train holds no images",
+            "npz:nan_images.npz": "x_train holds NaN or infinite pixel values",
+            "npz:truncated.npz": "is not a readable .npz of plain arrays",
+            "npz:garbage.npz": "is not a readable .npz of plain arrays",
             "npz:out_of_range.npz": "has labels 0..21 but the teacher has 10 classes",
             "npz:text_images.npz": "x_train must be (N, H, W, 3) uint8 or (N, 3, H, W) float",
             "folder:corrupt": "cannot be decoded",

@@ -20,8 +20,10 @@ from api.app import create_app  # noqa: E402
 from api.db import FINISHED_STATUSES, Database, JobRow, utc_now  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from service_testing import wait_for  # noqa: E402
+from service_testing import SCRIPT_HEADERS, python_client, wait_for  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
+from diswot.client import ServiceError, WaitTimeout  # noqa: E402
+from diswot.errors import DiswotError  # noqa: E402
 from diswot.scorer import Scorer  # noqa: E402
 from search_spaces.zoo import create_model  # noqa: E402
 
@@ -49,7 +51,7 @@ def service(database_url):
 
         def start(**overrides):
             settings = Settings(database_url=database_url, **{**LIMITS, **overrides})
-            return stack.enter_context(TestClient(create_app(settings)))
+            return stack.enter_context(TestClient(create_app(settings), headers=SCRIPT_HEADERS))
 
         yield start
 
@@ -161,7 +163,7 @@ def test_teacher_files_only_from_the_allowed_directory_and_never_unpickled(servi
     response = client.post("/v1/searches", json={**TINY, "checkpoint": "pickled.pt"})
     assert response.status_code == 422 and "as plain weights" in response.json()["detail"]
     job = submit(client, teacher="resnet8.ts", evaluations=3)
-    assert job["config"]["teacher"] == str((teachers / "resnet8.ts").resolve())
+    assert job["config"]["teacher"] == "resnet8.ts"  # the absolute path the job reads, shown in its folder
     assert wait_for(client, job["id"])["status"] == "succeeded"
 
 
@@ -182,12 +184,17 @@ def test_probe_data_only_from_the_data_directory_and_a_file_spoilt_after_submiss
     assert response.status_code == 422 and "outside the allowed directory" in response.json()["detail"]
     long = submit(client, evaluations=3000)  # one worker: the next job waits behind it
     queued = submit(client, data="npz:probe.npz", evaluations=3)
+    (data / "copy.npz").write_bytes((data / "probe.npz").read_bytes())
+    truncated = submit(client, data="npz:copy.npz", evaluations=3)
     # labels up to 90 for a 10-class teacher, written after the job was accepted: it fails saying why
     np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) * 6)
+    (data / "copy.npz").write_bytes((data / "copy.npz").read_bytes()[:100])  # cut short, as a broken copy
     client.post(f"/v1/searches/{long['id']}/cancel")
     assert wait_for(client, long["id"], timeout=120)["status"] == "cancelled"
     job = wait_for(client, queued["id"], timeout=120)
     assert job["status"] == "failed" and "labels 0..90 but the teacher has 10 classes" in job["error"]
+    cut_short = wait_for(client, truncated["id"], timeout=120)
+    assert cut_short["status"] == "failed" and "copy.npz is not a readable .npz" in cut_short["error"]
     response = client.get(f"/v1/searches/{job['id']}/result")
     assert response.status_code == 409 and "it failed: probe data" in response.json()["detail"]
 
@@ -249,6 +256,25 @@ def test_a_teacher_file_swapped_for_a_link_to_outside_after_submission_is_not_re
     assert job["status"] == "failed" and "outside the allowed directory" in job["error"]
 
 
+def test_answers_name_the_servers_files_relative_to_its_folders(service, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), np.uint8)
+    np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
+    (data / "truncated.npz").write_bytes((data / "probe.npz").read_bytes()[:100])
+    client = service(data_dir=data)
+    long = submit(client, evaluations=3000)  # one worker: the next job waits behind it
+    queued = submit(client, data="npz:probe.npz", evaluations=3)
+    assert queued["config"]["data"] == "npz:probe.npz"  # stored as the absolute path the job reads
+    refused = client.post("/v1/searches", json={**TINY, "data": "truncated.npz"}).json()["detail"]
+    assert refused.startswith("field 'data': truncated.npz is not a readable .npz"), refused
+    (data / "probe.npz").unlink()
+    client.post(f"/v1/searches/{long['id']}/cancel")
+    failed = wait_for(client, queued["id"])
+    assert failed["status"] == "failed" and "probe data 'probe.npz' does not exist" in failed["error"], failed
+    assert str(data) not in client.get("/v1/searches").text
+
+
 def test_queued_jobs_with_files_fail_after_a_restart_without_their_directories(tmp_path):
     teachers, data = tmp_path / "teachers", tmp_path / "data"
     teachers.mkdir()
@@ -258,10 +284,11 @@ def test_queued_jobs_with_files_fail_after_a_restart_without_their_directories(t
     np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
     database = tmp_path / "jobs.db"
     with_files = Settings(database_path=database, teacher_dir=teachers, data_dir=data, **LIMITS)
-    with TestClient(create_app(with_files)) as client:
+    with TestClient(create_app(with_files), headers=SCRIPT_HEADERS) as client:
         long = submit(client, evaluations=3000)  # holds the one worker until the shutdown
         queued = [submit(client, teacher="resnet8.ts", evaluations=3), submit(client, data="probe.npz", evaluations=3)]
-    with TestClient(create_app(Settings(database_path=database, **LIMITS))) as client:
+    restarted = create_app(Settings(database_path=database, **LIMITS))
+    with TestClient(restarted, headers=SCRIPT_HEADERS) as client:
         client.post(f"/v1/searches/{long['id']}/cancel")
         errors = [wait_for(client, job["id"], timeout=120)["error"] for job in queued]
     assert errors == [
@@ -300,6 +327,40 @@ def test_with_an_api_key_requests_without_it_get_401_and_create_nothing(service)
     for viewer in ("/docs", "/redoc"):
         page = client.get(viewer, headers=key)
         assert page.status_code == 200 and "/openapi.json" in page.text
+
+
+def test_on_a_server_without_a_key_a_cross_site_form_changes_nothing(service):
+    client = service()
+    job = submit(client, evaluations=3000)
+    browser = TestClient(client.app)  # a page elsewhere: it can send forms, but no header of its own choosing
+    cancel, delete = f"/v1/searches/{job['id']}/cancel", f"/v1/searches/{job['id']}"
+    for method, path, options in [
+        ("POST", cancel, {"data": {"confirm": "yes"}}),  # a form: application/x-www-form-urlencoded
+        ("POST", cancel, {}),  # fetch(url, {method: "POST", mode: "no-cors"}): no body, no content type
+        ("POST", "/v1/searches", {"content": json.dumps(TINY), "headers": {"Content-Type": "text/plain"}}),
+        ("DELETE", delete, {}),
+    ]:
+        response = browser.request(method, path, **options)
+        assert response.status_code == 403, (method, path, response.text)
+        assert "X-Requested-With" in response.json()["detail"]
+    assert not client.get(f"/v1/searches/{job['id']}").json()["cancel_requested"]
+    assert client.get("/v1/searches").json()["total"] == 1
+    assert browser.post(cancel, headers={"X-Requested-With": "any"}).json()["cancel_requested"]  # a script's call
+
+
+def test_the_python_client_sends_a_catalog_as_one_path_segment_and_a_wait_past_its_timeout_is_a_diswot_error(
+    service,
+):
+    client = python_client(service())
+    assert "resnet_cifar" in {space["name"] for space in client.catalog("spaces")}
+    with pytest.raises(ServiceError) as refused:
+        client.catalog("../healthz")  # not /healthz's answer: the path /v1/..%2Fhealthz, which is no catalog
+    assert refused.value.status == 404
+    job = client.submit(TINY, evaluations=3000)
+    with pytest.raises(DiswotError, match=f"job {job['id']} is still (queued|running) after the timeout") as waited:
+        client.wait(job["id"], timeout=0)
+    assert isinstance(waited.value, WaitTimeout) and isinstance(waited.value, TimeoutError)
+    client.cancel(job["id"])
 
 
 def test_listing_filters_by_status_and_pages_newest_first(service):
@@ -379,6 +440,15 @@ def test_a_score_call_over_the_work_limit_is_422_naming_the_limit(service):
         assert detail.startswith("field 'archs': ") and "more than this server's max_score_pixels (16,384)" in detail
 
 
+def test_a_score_call_counts_the_calibration_of_the_default_proxy_in_its_work(service):
+    client = service(max_score_pixels=2 * 8 * 32 * 32)  # two archs of one init at batch 8, 32x32
+    body = {**PROBE, "archs": ["1x16-1x32-1x64", "3x16-3x32-3x64"], "proxies": ["default"]}
+    response = client.post("/v1/score", json=body)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "(2 archs x 1 inits + 64 calibration cells) x 8 images of 32x32 is 540,672 pixels" in detail
+
+
 def call_and_leave(app, path, body, leave: threading.Event):
     """POST `body` to `app` as a client that disconnects once `leave` is set; the ASGI messages sent back.
     (TestClient and httpx never disconnect before the response.)"""
@@ -420,6 +490,22 @@ def test_score_stops_when_the_client_goes_away(tmp_path, monkeypatch):
     sent = call_and_leave(app, "/v1/score", {**PROBE, "archs": archs}, leave)
     assert len(scored) == 1, scored  # nothing after the client left
     assert sent[0]["status"] == 499  # nginx's "client closed request": only a log sees it
+
+
+def test_score_stops_calibrating_the_default_proxy_when_the_client_goes_away(tmp_path, monkeypatch):
+    built, leave = [], threading.Event()
+    candidate = Scorer.candidate
+
+    def leaving_after_the_first_candidate(self, space, arch):
+        built.append(arch)
+        leave.set()  # the client goes away while the first calibration cell is scored
+        return candidate(self, space, arch)
+
+    monkeypatch.setattr(Scorer, "candidate", leaving_after_the_first_candidate)
+    app = create_app(Settings(database_path=tmp_path / "jobs.db", **LIMITS))
+    sent = call_and_leave(app, "/v1/score", {**PROBE, "archs": ["1x16-1x32-1x64"], "proxies": ["default"]}, leave)
+    assert len(built) == 1, built  # one cell of the 64, no candidate
+    assert sent[0]["status"] == 499
 
 
 def test_catalog_lists_the_valid_names(service):
@@ -495,11 +581,11 @@ def test_sql_store_resumes_to_the_uninterrupted_result(database_url):
 
 def test_a_shutdown_leaves_a_running_job_queued_and_the_next_start_finishes_it(database_url):
     settings = Settings(database_url=database_url, **LIMITS)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=SCRIPT_HEADERS) as client:
         job = submit(client, evaluations=60)
         wait_for(client, job["id"], until=scoring)
     stopped = JobRepository(Database(settings.sqlalchemy_url)).get(job["id"])
     assert stopped.status == "queued" and 0 < stopped.evaluations_done < 60
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=SCRIPT_HEADERS) as client:
         done = wait_for(client, job["id"], timeout=120)
     assert done["status"] == "succeeded" and done["runs"] == 2

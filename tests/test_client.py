@@ -62,9 +62,11 @@ def test_no_answer_within_the_timeout_is_service_timeout(silent_server):
 @pytest.mark.parametrize("job_id", ["", ".", "..", None])
 def test_what_cannot_be_a_job_id_is_refused_before_any_request(closed_port, job_id):
     with Client(f"http://127.0.0.1:{closed_port}") as client:
-        for call in (client.get, client.result, client.cancel, client.delete):
-            with pytest.raises(DiswotError, match="is not a search job id"):
+        for call in (client.get, client.result, client.cancel, client.delete, client.distillation_result):
+            with pytest.raises(DiswotError, match="is not a job id"):
                 call(job_id)
+        with pytest.raises(DiswotError, match="is not a catalog"):
+            client.catalog(job_id)
 
 
 @pytest.mark.parametrize("key", ["clé", "key\nX-Other: 1", "tab\there"])

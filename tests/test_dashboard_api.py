@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import diswot  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from service_testing import SCRIPT_HEADERS  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3)
 VENDOR = Path(__file__).resolve().parents[1] / "api" / "dashboard" / "static" / "vendor"
@@ -37,7 +38,7 @@ def service(tmp_path):
 
         def start(**settings):
             app = create_app(Settings(database_path=tmp_path / "jobs.db", **settings))
-            return stack.enter_context(TestClient(app))
+            return stack.enter_context(TestClient(app, headers=SCRIPT_HEADERS))
 
         yield start
 
@@ -63,9 +64,21 @@ def test_pages_are_served_without_a_key_but_hold_no_job_data(service):
     assert client.get("/v1/searches").status_code == 401  # what the pages' scripts call still needs the key
 
 
+def test_with_a_key_the_new_search_form_with_limits_and_names_needs_it(service):
+    client = service(api_key="s3cret", max_evaluations=321)
+    page = client.get("/new").text
+    assert "search-form-slot" in page
+    assert "321" not in page and "resnet56" not in page and "field-evaluations" not in page
+    assert client.get("/new/form").status_code == 401
+    form = client.get("/new/form", headers={"X-API-Key": "s3cret"})
+    assert form.status_code == 200 and 'max="321"' in form.text and "resnet56" in form.text
+
+
 def test_the_form_states_this_servers_limits_and_defaults(service):
     client = service(max_evaluations=300, max_batch_size=16, max_top_k=7, max_concurrency=4)
-    form = client.get("/new").text
+    page = client.get("/new").text
+    assert 'data-key-required="false"' in page and '<main id="content" >' in page
+    form = client.get("/new/form").text
     evaluations = re.search(r'<input id="field-evaluations"[^>]*>', form, re.S).group(0)
     assert 'min="1"' in evaluations and 'max="300"' in evaluations
     assert 'value="300"' in evaluations  # the request's default of 500, lowered to this server's limit
@@ -75,14 +88,13 @@ def test_the_form_states_this_servers_limits_and_defaults(service):
     assert 'max="4"' in re.search(r'<input id="field-concurrency"[^>]*>', form, re.S).group(0)
     confirm_top = re.search(r'<input id="field-confirm_top"[^>]*>', form, re.S).group(0)
     assert 'min="0"' in confirm_top and 'value="7"' in confirm_top  # the confirm stage's 20, lowered to max_top_k
-    assert 'data-key-required="false"' in form and '<main id="content" >' in form
     space = re.search(r'<select id="field-space".*?</select>', form, re.S).group(0)
     assert re.findall(r'<option value="([^"]+)"', space) == list(diswot.list_spaces())
 
 
 def test_pages_stay_out_of_the_api_document(service):
     paths = service().get("/openapi.json").json()["paths"]
-    assert not {"/", "/new", "/compare", "/jobs/{job_id}"} & set(paths)
+    assert not {"/", "/new", "/new/form", "/compare", "/jobs/{job_id}"} & set(paths)
     assert {"/v1/searches/{job_id}/evaluations", "/v1/searches/{job_id}/students/{rank}/torchscript"} <= set(paths)
 
 

@@ -13,6 +13,7 @@ import torch
 
 from diswot.distillation import DistillConfig, DistillStopped, LossWeights, distill
 from diswot.distillation.data import load_training_data
+from diswot.distillation.student import UnscoredStudent, read_student
 from diswot.errors import DiswotError
 from diswot.teachers import build_network
 from shared_data import SHARED_DATA
@@ -155,6 +156,23 @@ def test_data_without_a_test_split_holds_out_a_validation_part(tiny):
 def test_the_cifar10_sample_loads_with_its_test_split():
     data = load_training_data(str(SHARED_CIFAR10), 32, 0.1, seed=0)
     assert (len(data.train), len(data.evaluation), data.evaluation_split) == (10000, 5000, "test")
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"seed": "x"}, "seed must be an integer in [0, 2**63 - 1], got 'x'"),
+    ({"seed": -1}, "seed must be an integer"),
+    ({"seed": 2**70}, "seed must be an integer"),
+    ({"init": "foo"}, "unknown init scheme 'foo'"),
+    ({"shared_init": "yes"}, "shared_init must be true or false"),
+    ({"num_classes": True}, "num_classes must be an integer >= 2"),
+])
+def test_a_hand_made_spec_whose_fields_cannot_build_its_student_is_refused(tmp_path, change, fragment):
+    spec = {**UnscoredStudent("resnet_cifar", "1x16-1x32-1x64").spec(CLASSES).to_dict(), "score": 0.0, **change}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    for given in (spec, tmp_path / "spec.json"):  # sent over the API, or a file for the CLI
+        with pytest.raises(DiswotError) as refused:
+            read_student(given)
+        assert str(refused.value).startswith("student spec: ") and fragment in str(refused.value)
 
 
 def run_cli(*args):

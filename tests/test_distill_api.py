@@ -17,7 +17,7 @@ from api.db import Database  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.settings import Settings  # noqa: E402
 import service_testing  # noqa: E402
-from diswot.client import Client  # noqa: E402
+from service_testing import SCRIPT_HEADERS  # noqa: E402
 from diswot.distillation.student import UnscoredStudent  # noqa: E402
 from diswot.teachers import build_network  # noqa: E402
 
@@ -48,7 +48,7 @@ def service(database_url, folders):
     with TestClient(create_app(Settings(
         database_url=database_url, teacher_dir=folders / "teachers", data_dir=folders / "data",
         distill_dir=folders / "runs",
-    ))) as client:
+    )), headers=SCRIPT_HEADERS) as client:
         yield client
 
 
@@ -62,7 +62,7 @@ def test_a_distillation_job_runs_and_gives_its_summary_and_student(service, fold
     job = response.json()
     assert response.headers["location"].endswith(f"/v1/distillations/{job['id']}")
     assert job["config"]["kind"] == "distill"
-    assert job["config"]["checkpoint"] == str(folders / "teachers" / "teacher.pt")
+    assert job["config"]["checkpoint"] == "teacher.pt"  # the absolute path the job reads, shown in its folder
     done = wait_for(service, job["id"])
     assert done["status"] == "succeeded", done["error"]
     summary = service.get(f"/v1/distillations/{job['id']}/result").json()
@@ -80,8 +80,7 @@ def test_a_distillation_job_runs_and_gives_its_summary_and_student(service, fold
 
 
 def test_the_python_client_submits_waits_and_reads_the_result(service):
-    client = Client.__new__(Client)  # the client's methods over the in-process app's HTTP client
-    client.http, client.timeout = service, 60.0
+    client = service_testing.python_client(service)
     job = client.distill(REQUEST, student=SPEC, num_classes=None, mode="vanilla", teacher=None, checkpoint=None)
     assert client.wait(job["id"], timeout=120)["status"] == "succeeded"
     summary = client.distillation_result(job["id"])
@@ -110,6 +109,19 @@ def test_a_running_distillation_can_be_cancelled(service):
     ({"student": {**SPEC, "arch": "9x16-1x32-1x64"}}, "student"),
     ({"mode": "vanilla", "semantic_weight": 1.0}, "mode"),
     ({"epochs": 0}, "epochs"),
+    ({"epochs": True}, "epochs"),
+    ({"seed": "3"}, "seed"),
+    ({"temperature": 1e-300}, "temperature"),
+    ({"data": "synthetic"}, "data"),
+    pytest.param({"device": "cuda"}, "device",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this host has a CUDA GPU")),
+    ({"student": {**SPEC, "init": "foo"}, "num_classes": None}, "student"),
+    ({"student": {**SPEC, "seed": "x"}, "num_classes": None}, "student"),
+    ({"student": {**SPEC, "seed": -1}, "num_classes": None}, "student"),
+    ({"student": {**SPEC, "seed": 2**70}, "num_classes": None}, "student"),
+    ({"student": {**SPEC, "shared_init": "yes"}, "num_classes": None}, "student"),
+    ({"student": SPEC, "num_classes": 10}, "num_classes"),  # the spec has 4
+    ({"student": {**SPEC, "num_classes": 1_000_000}, "num_classes": None}, "student"),  # over max_num_classes
 ])
 def test_bad_requests_are_422_naming_the_field(service, change, field):
     response = service.post("/v1/distillations", json={**REQUEST, **change})
@@ -118,17 +130,27 @@ def test_bad_requests_are_422_naming_the_field(service, change, field):
     assert service.get("/v1/distillations").json()["total"] == 0
 
 
+def test_training_data_that_cannot_train_the_student_is_422_at_submission(
+    service, folders, write_broken_probe_data
+):
+    for source in write_broken_probe_data(folders / "data"):
+        response = service.post("/v1/distillations", json={**REQUEST, "data": source})
+        assert response.status_code == 422, (source, response.text)
+        assert response.json()["detail"].startswith("field 'data': "), (source, response.text)
+    assert service.get("/v1/distillations").json()["total"] == 0
+
+
 def test_a_shutdown_requeues_a_running_distillation_and_the_next_start_resumes_it(database_url, folders):
     settings = Settings(database_url=database_url, teacher_dir=folders / "teachers", data_dir=folders / "data",
                         distill_dir=folders / "runs")
-    with TestClient(create_app(settings)) as first:
+    with TestClient(create_app(settings), headers=SCRIPT_HEADERS) as first:
         job = first.post("/v1/distillations", json={**REQUEST, "epochs": 6}).json()
         wait_for(first, job["id"], until=lambda job: job["progress"]["evaluations"] >= 1)
     database = Database(database_url)
     stopped = JobRepository(database).get(job["id"])
     database.dispose()
     assert stopped.status == "queued" and 1 <= stopped.evaluations_done < 6  # stopped between epochs, not finished
-    with TestClient(create_app(settings)) as second:
+    with TestClient(create_app(settings), headers=SCRIPT_HEADERS) as second:
         done = wait_for(second, job["id"])
         assert done["status"] == "succeeded" and done["runs"] == 2
         summary = second.get(f"/v1/distillations/{job['id']}/result").json()

@@ -139,7 +139,9 @@ def test_total_is_the_weighted_sum_and_vanilla_is_cross_entropy_alone():
     assert float(total_loss(vanilla, weights, distilling=False)) == float(vanilla["cross_entropy"])
 
 
-@pytest.mark.parametrize("field, value", [("kd", -1.0), ("semantic", float("nan")), ("temperature", 0.0)])
+@pytest.mark.parametrize("field, value", [
+    ("kd", -1.0), ("semantic", float("nan")), ("temperature", 0.0), ("temperature", 1e-300),  # logits / T: inf
+])
 def test_bad_weights_are_refused(field, value):
     with pytest.raises(DiswotError, match="must be"):
         LossWeights(**{field: value})

@@ -17,7 +17,7 @@ pytest.importorskip("uvicorn")
 from sqlalchemy import func, select  # noqa: E402
 
 from api.db import Database, EvaluationRow, JobRow  # noqa: E402
-from diswot.client import AsyncClient, Client, ServiceError  # noqa: E402
+from diswot.client import AsyncClient, Client, ServiceError, WaitTimeout  # noqa: E402
 from local_server import LocalServer  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3,
@@ -75,7 +75,7 @@ def test_submit_follow_fetch_and_cancel_over_http(server):
         assert listed[job["id"]] == "succeeded" and listed[long["id"]] == "cancelled"
         assert long["id"] not in {j["id"] for j in client.list(status="succeeded", limit=100)["items"]}
         slow = client.submit(TINY, evaluations=5000)
-        with pytest.raises(TimeoutError):
+        with pytest.raises(WaitTimeout, match="is still (queued|running) after the timeout"):
             client.wait(slow["id"], timeout=0.2)
         client.cancel(slow["id"])  # the server is shared with the next tests
 

@@ -1,7 +1,9 @@
 """The dashboard's pages: server-rendered shells whose scripts read and change jobs through the /v1 API.
 
-The HTML holds no job data, so a page needs no key to be served; its scripts send the key the person types
-(kept in the tab's sessionStorage) with every API call, and show nothing until the server accepts it.
+The pages hold no job data and nothing about the server (the new-search form, with its limits and names, is
+fetched from /new/form, which needs the key like /v1), so a page needs no key to be served; its scripts send
+the key the person types (kept in the tab's sessionStorage) with every call, and show nothing until the server
+accepts it.
 Everything the pages load is served from this package: nothing is fetched from elsewhere at run time.
 """
 
@@ -9,11 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path as FilePath
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from api.auth import require_api_key
 from api.dashboard.search_form import search_form
 from api.routers.job_routes import JobId
 from api.settings import Settings
@@ -48,7 +51,12 @@ def pages_router(settings: Settings) -> APIRouter:
 
     @router.get("/new", response_class=HTMLResponse)
     def new_search_page(request: Request):
-        return page(request, "new_search.html", sections=form)
+        return page(request, "new_search.html")
+
+    @router.get("/new/form", response_class=HTMLResponse, dependencies=[Depends(require_api_key)])
+    def new_search_form(request: Request):
+        """The form's HTML, which new_search.js puts into the page."""
+        return page(request, "search_form.html", sections=form)
 
     @router.get("/compare", response_class=HTMLResponse)
     def compare_page(request: Request):

@@ -11,6 +11,7 @@ from api.schemas.requests import SEED_LIMIT, Spec
 from api.settings import Settings
 from diswot.devices import DEVICE_CHOICES
 from diswot.distillation import DistillConfig
+from diswot.distillation.losses import MIN_TEMPERATURE
 from diswot.distillation.recipe import MODES, SCHEDULES
 
 DEFAULTS = DistillConfig()
@@ -27,7 +28,10 @@ def distill_request_model(settings: Settings) -> type[BaseModel]:
     weights = DEFAULTS.weights
     return create_model(
         "DistillRequest",
-        __config__=ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [DISTILL_EXAMPLE]}),
+        # strict: `"epochs": true` is not 1, nor `"seed": "3"` 3.
+        __config__=ConfigDict(
+            extra="forbid", allow_inf_nan=False, strict=True, json_schema_extra={"examples": [DISTILL_EXAMPLE]}
+        ),
         __doc__="Train a student by distillation from a frozen teacher (mode 'kd') or without one ('vanilla').",
         student=(
             Union[dict[str, Any], Spec],
@@ -48,7 +52,7 @@ def distill_request_model(settings: Settings) -> type[BaseModel]:
         schedule=(Literal[SCHEDULES], Field(DEFAULTS.schedule)),  # type: ignore[valid-type]
         ce_weight=(float, Field(weights.cross_entropy, ge=0, le=1e6)),
         kd_weight=(float, Field(weights.kd, ge=0, le=1e6)),
-        temperature=(float, Field(weights.temperature, gt=0, le=1e3)),
+        temperature=(float, Field(weights.temperature, ge=MIN_TEMPERATURE, le=1e3)),
         semantic_weight=(float, Field(0.0, ge=0, le=1e6)),
         relation_weight=(float, Field(0.0, ge=0, le=1e6)),
         seed=(int, Field(DEFAULTS.seed, ge=0, le=SEED_LIMIT, description="Batch order, crops, flips, held-out part.")),

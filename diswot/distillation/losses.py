@@ -29,6 +29,9 @@ from diswot.proxies.diswot_similarity import (
 )
 from diswot.proxies.teacher_similarity import kd_divergence
 
+# Logits divided by a smaller temperature overflow (1e-300: every softmax is NaN); KD uses 1 to 20 in practice.
+MIN_TEMPERATURE = 0.01
+
 
 @dataclass(frozen=True)
 class LossWeights:
@@ -46,8 +49,8 @@ class LossWeights:
             value = getattr(self, name)
             if not value >= 0.0:  # also refuses NaN
                 raise DiswotError(f"the {name} weight must be a number >= 0, got {value}")
-        if not self.temperature > 0.0:
-            raise DiswotError(f"the KD temperature must be > 0, got {self.temperature}")
+        if not self.temperature >= MIN_TEMPERATURE:
+            raise DiswotError(f"the KD temperature must be at least {MIN_TEMPERATURE}, got {self.temperature}")
 
     @property
     def needs_teacher(self) -> bool:

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import diswot
 from diswot.errors import DiswotError
+from diswot.initialisation import check_init_scheme
+from diswot.scorer import check_shared_init
 from diswot.student_search.result import StudentSpec, read_student_spec
 from search_spaces import SPACES, get_space
+
+
+MAX_SEED = 2**63 - 1  # the range of the seeds derive_seed gives; a search's seed is far below it
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,25 @@ class UnscoredStudent:
         )
 
 
+def check_spec_fields(spec: StudentSpec) -> None:
+    """What builds a spec's network must be valid: a hand-made spec (JSON over the API) is not checked by its
+    dataclass, and a wrong type would be used as is (a seed "x" hashes to a seed like any other)."""
+    get_space(spec.space).parse(spec.arch)
+    if not is_integer(spec.num_classes) or spec.num_classes < 2:
+        raise DiswotError(f"student spec: num_classes must be an integer >= 2, got {spec.num_classes!r}")
+    if not is_integer(spec.seed) or not 0 <= spec.seed <= MAX_SEED:
+        raise DiswotError(f"student spec: seed must be an integer in [0, 2**63 - 1], got {spec.seed!r}")
+    try:
+        check_init_scheme(spec.init)
+        check_shared_init(spec.shared_init)
+    except DiswotError as error:
+        raise DiswotError(f"student spec: {error}") from None
+
+
+def is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def read_student(student: StudentSpec | dict | str | Path, rank: int = 1) -> StudentSpec | UnscoredStudent:
     if isinstance(student, (StudentSpec, dict)):
         try:
@@ -36,9 +60,7 @@ def read_student(student: StudentSpec | dict | str | Path, rank: int = 1) -> Stu
             raise DiswotError(f"not a student spec: {error}") from None
         if spec.space not in SPACES:
             raise DiswotError(f"student spec: unknown space {spec.space!r}; valid: {', '.join(sorted(SPACES))}")
-        get_space(spec.space).parse(spec.arch)
-        if not isinstance(spec.num_classes, int) or spec.num_classes < 2:
-            raise DiswotError(f"student spec: num_classes must be an integer >= 2, got {spec.num_classes!r}")
+        check_spec_fields(spec)
         return spec
     text = str(student)
     space_name, separator, arch = text.partition(":")
@@ -48,4 +70,6 @@ def read_student(student: StudentSpec | dict | str | Path, rank: int = 1) -> Stu
     if not Path(text).expanduser().is_file():
         raise DiswotError(f"student {text!r} is neither a spec file (or result.json) nor 'SPACE:ARCH' "
                           f"(spaces: {', '.join(sorted(SPACES))})")
-    return read_student_spec(Path(text).expanduser(), rank)
+    spec = read_student_spec(Path(text).expanduser(), rank)
+    check_spec_fields(spec)  # a hand-edited file is as unchecked as a spec sent over the API
+    return spec

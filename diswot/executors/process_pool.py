@@ -5,11 +5,18 @@ that dies (killed, out of host memory) breaks the whole `ProcessPoolExecutor`; t
 every task in flight is submitted again, so the search ends as it would have without the fault. A task whose
 scoring has broken the pool MAX_ATTEMPTS times is handed back as failed, so a candidate that kills its worker
 every time cannot stop the search.
+
+A worker ends itself when the process that started it is gone (killed with SIGKILL, crashed): an idle worker
+waits on a queue whose write end it holds itself, so nothing else would ever end it, and the multiprocessing
+resource tracker, which lasts until every process holding its pipe has ended, would stay too.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +30,8 @@ from diswot.executors.tasks import ScoringOutcome, Task
 from diswot.executors.worker import configure_worker, run_with_setup
 
 MAX_ATTEMPTS = 3
+# How often a worker checks that its parent still runs: an orphan outlives its parent by at most this.
+PARENT_CHECK_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -32,8 +41,23 @@ class _Pending:
     attempts: int = 1
 
 
-def _start_worker(threads: int, devices) -> None:
+def _start_worker(threads: int, devices, parent_pid: int) -> None:
+    _exit_with_parent(parent_pid)
     configure_worker(threads, None if devices is None else devices.get())
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A daemon thread that ends this worker once its parent is no longer `parent_pid` (an orphan is adopted by
+    init or a subreaper). A thread that polls getppid, rather than Linux's PR_SET_PDEATHSIG: that signal comes
+    when the parent *thread* that started the worker ends (the pool starts workers from whichever thread submits,
+    a service job's thread), and exists on Linux only."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_INTERVAL_S)
+        os._exit(1)  # no clean-up to run: nobody waits for this worker's results any more
+
+    threading.Thread(target=watch, name="diswot-parent-watch", daemon=True).start()
 
 
 class ProcessPoolScoringExecutor(Executor):
@@ -67,7 +91,7 @@ class ProcessPoolScoringExecutor(Executor):
             for device in self.gpus:
                 devices.put(device)
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
-                                   initargs=(self.threads_per_worker, devices))
+                                   initargs=(self.threads_per_worker, devices, os.getpid()))
 
     def submit(self, task: Task) -> None:
         self.in_flight.append(_Pending(task, self._submitted(task)))

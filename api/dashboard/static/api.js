@@ -29,7 +29,8 @@ document.getElementById("key-form").addEventListener("submit", (event) => {
 // `path` under this server; `body` is sent as JSON. Resolves to the parsed JSON (null for 204), or to the
 // Response itself with `raw`. Rejects with an ApiError carrying the server's `detail`.
 export async function api(path, { method = "GET", body, raw = false } = {}) {
-  const headers = { Accept: "application/json" };
+  // X-Requested-With: the server refuses a POST or DELETE without it (or a JSON body), as a cross-site form would be.
+  const headers = { Accept: "application/json", "X-Requested-With": "diswot-dashboard" };
   const key = sessionStorage.getItem(KEY_STORAGE);
   if (key) headers["X-API-Key"] = key;
   const init = { method, headers };

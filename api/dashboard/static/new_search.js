@@ -1,9 +1,18 @@
-// The new-search form: sends the filled fields to POST /v1/searches (empty ones take the server's defaults)
-// and shows each problem of the server's 422 beside the field it names.
+// The new-search form: fetched from /new/form (it states the server's limits and names, so it needs the key
+// like the API), it sends the filled fields to POST /v1/searches (empty ones take the server's defaults) and
+// shows each problem of the server's 422 beside the field it names.
 import { ApiError, api, markReady, startPage } from "./api.js";
 
-const form = document.getElementById("search-form");
-const formError = document.getElementById("form-error");
+let form;
+let formError;
+
+async function loadForm() {
+  const response = await api("/new/form", { raw: true });
+  const slot = document.getElementById("search-form-slot");
+  slot.replaceWith(document.createRange().createContextualFragment(await response.text()));
+  form = document.getElementById("search-form");
+  formError = document.getElementById("form-error");
+}
 
 function value(input) {
   const text = input.value.trim();
@@ -72,6 +81,7 @@ function showErrors(error) {
 }
 
 startPage(async () => {
+  await loadForm();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors();
