@@ -9,7 +9,6 @@ from pathlib import Path
 import diswot
 from diswot.errors import DiswotError
 from diswot.initialisation import check_init_scheme
-from diswot.scorer import check_shared_init
 from diswot.student_search.result import StudentSpec, read_student_spec
 from search_spaces import SPACES, get_space
 
@@ -41,9 +40,10 @@ def check_spec_fields(spec: StudentSpec) -> None:
         raise DiswotError(f"student spec: num_classes must be an integer >= 2, got {spec.num_classes!r}")
     if not is_integer(spec.seed) or not 0 <= spec.seed <= MAX_SEED:
         raise DiswotError(f"student spec: seed must be an integer in [0, 2**63 - 1], got {spec.seed!r}")
+    if not isinstance(spec.shared_init, bool):
+        raise DiswotError(f"student spec: shared_init must be true or false, got {spec.shared_init!r}")
     try:
         check_init_scheme(spec.init)
-        check_shared_init(spec.shared_init)
     except DiswotError as error:
         raise DiswotError(f"student spec: {error}") from None
 
