@@ -8,12 +8,13 @@ them back in the order they were appended and so replays the same search (see `d
 from __future__ import annotations
 
 import json
+import logging
 
 from typing import Optional
 
 from pydantic import TypeAdapter
 from sqlalchemy import Text, cast, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from api.db import CalibrationRow, Database, EvaluationRow, utc_now
 from api.exact_json import decode_non_finite
@@ -22,6 +23,7 @@ from diswot.calibration_cache import CalibrationCache
 from diswot.student_search import Evaluation
 
 EVALUATIONS = TypeAdapter(list[Evaluation])
+logger = logging.getLogger(__name__)
 
 
 class SqlEvaluationStore:
@@ -58,12 +60,19 @@ def record_key(evaluation: Evaluation) -> str:
 
 
 class SqlCalibrationCache(CalibrationCache):
+    """Calibrations in the jobs' database. A cache only saves time: a database that cannot be read or written
+    (its table not made yet, a lost connection) counts as an empty cache, logged, and the scoring goes on."""
+
     def __init__(self, database: Database):
         self.database = database
 
     def load(self, key: str) -> Optional[Calibration]:
-        with self.database.session() as session:
-            stored = session.scalar(select(CalibrationRow.calibration).where(CalibrationRow.key == key))
+        try:
+            with self.database.session() as session:
+                stored = session.scalar(select(CalibrationRow.calibration).where(CalibrationRow.key == key))
+        except SQLAlchemyError as error:
+            logger.warning("calibration cache not readable, measuring instead: %s", error)
+            return None
         return None if stored is None else Calibration.from_dict(stored)
 
     def store(self, key: str, calibration: Calibration) -> None:
@@ -72,3 +81,5 @@ class SqlCalibrationCache(CalibrationCache):
                 session.add(CalibrationRow(key=key, calibration=calibration.to_dict(), created_at=utc_now()))
         except IntegrityError:
             pass  # another job measured the same calibration meanwhile: the same values are kept already
+        except SQLAlchemyError as error:
+            logger.warning("calibration not kept in the cache: %s", error)
