@@ -1,5 +1,6 @@
 """Search jobs: a search request run on this server's executor (`DISWOT_EXECUTOR`, `DISWOT_WORKERS_PER_JOB`,
-`DISWOT_RAY_ADDRESS`), its evaluations stored as they are told, its progress written to the job. A job this
+`DISWOT_RAY_ADDRESS`; each job thread keeps its workers warm for its next job), its evaluations stored as they
+are told, its progress written to the job. A job this
 process accepted runs the request parsed at submission; a job queued before a restart parses its stored config
 (with this server's settings now: its files are resolved in today's directories)."""
 
@@ -31,6 +32,7 @@ def run_search_job(pool, job_id: str, config: dict[str, Any], parsed: Optional[S
             result = search(
                 request,
                 store=SqlEvaluationStore(pool.database, job_id),
+                executor=pool.warm_executor(request.execution.executor),
                 on_progress=progress,
                 should_stop=lambda: pool.stopping.is_set() or jobs.cancel_requested(job_id),
                 calibration_cache=SqlCalibrationCache(pool.database),

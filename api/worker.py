@@ -18,6 +18,7 @@ from api.db import Database
 from api.job_kinds import JOB_KINDS, kind_of
 from api.jobs import JobRepository
 from api.settings import Settings
+from diswot.executors import Executor, ExecutorSpec
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,10 @@ class SearchWorkerPool:
         self.executor: Optional[ThreadPoolExecutor] = None
         # Requests parsed at submission, by job id, until the job starts: it runs them as they are.
         self.parsed: dict[str, Any] = {}
+        # Each job thread's executor, kept from one job to the next (its workers warm); the pool owns and closes them.
+        self.thread_executors = threading.local()
+        self.executors: list[Executor] = []
+        self.executors_lock = threading.Lock()
 
     @property
     def running(self) -> bool:
@@ -55,6 +60,25 @@ class SearchWorkerPool:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
+        with self.executors_lock:
+            for scoring in self.executors:
+                scoring.close()
+            self.executors.clear()
+
+    def warm_executor(self, spec: ExecutorSpec) -> Executor:
+        """This job thread's executor for `spec`: the one its last job used (workers started, torch imported, the
+        teacher's statistics kept for the same setup), or a new one when the spec differs."""
+        kept = getattr(self.thread_executors, "kept", None)
+        if kept is not None and kept[0] == spec:
+            return kept[1]
+        scoring = spec.build()
+        with self.executors_lock:
+            if kept is not None:
+                kept[1].close()
+                self.executors.remove(kept[1])
+            self.executors.append(scoring)
+        self.thread_executors.kept = (spec, scoring)
+        return scoring
 
     def _run_logged(self, job_id: str) -> None:
         try:

@@ -58,7 +58,8 @@ def local_config(evaluations: int) -> SearchRequest:
 def timed_search(config: SearchRequest, executor, threads: int) -> tuple[float, dict]:
     torch.set_num_threads(threads)
     started = time.perf_counter()
-    result = search(config, executor=executor)
+    with executor:
+        result = search(config, executor=executor)
     return time.perf_counter() - started, result.to_dict()
 
 
@@ -207,7 +208,8 @@ def cluster_run(cpus: int, per_worker: int, duration: float, concurrency: int, p
                                          concurrency=concurrency))
     executor = TimedRayExecutor(cpus, score_function=stand_in_scorer(duration))
     started = time.perf_counter()
-    result = search(config, executor=executor)
+    with executor:
+        result = search(config, executor=executor)
     search_seconds = time.perf_counter() - started
     seconds = executor.last_taken - executor.first_submitted
     ideal = result.evaluations * duration / cpus

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import torch
 
@@ -115,28 +115,28 @@ class Scorer:
         """Score one architecture (an arch object or its string)."""
         return self.score_candidate(self.candidate(space, arch))
 
-    def init_variants(self, candidate: CandidateContext, inits: int | None = None) -> list[CandidateContext]:
-        """The candidate under each of `inits` random inits (default: the scorer's); init 0 is the candidate itself."""
+    def init_variants(self, candidate: CandidateContext, inits: int | None = None,
+                      first_init: int = 0) -> list[CandidateContext]:
+        """The candidate under each of `inits` random inits (default: the scorer's) from its `first_init`-th on;
+        init 0 is the candidate itself."""
         count = self.inits if inits is None else inits
-        return [candidate] + [candidate.another_init(index) for index in range(1, count)]
+        return [candidate if index == 0 else candidate.another_init(index)
+                for index in range(first_init, first_init + count)]
 
     @staticmethod
     def mean_over_inits(proxy: Proxy, variants: Sequence[CandidateContext]) -> tuple[float, dict[str, float], float]:
         """One proxy's score and terms, each the mean over the student's init variants, and the score's spread
         (sample standard deviation over the inits; 0 for one init)."""
         values = [proxy.compute(each) for each in variants]
-        terms = {
-            name: statistics.fmean(float(value.terms[name]) for value in values if name in value.terms)
-            for name in dict.fromkeys(name for value in values for name in value.terms)
-        }
-        per_init = [float(value.score) for value in values]
-        spread = statistics.stdev(per_init) if len(per_init) > 1 and all(map(math.isfinite, per_init)) else 0.0
-        return statistics.fmean(per_init), terms, spread
+        score, spread = mean_and_spread([float(value.score) for value in values])
+        return score, mean_terms([value.terms for value in values]), spread
 
-    def score_candidate(self, candidate: CandidateContext, inits: int | None = None) -> CandidateScore:
-        """Every proxy's score of the candidate, the mean over `inits` random inits (default: the scorer's)."""
+    def score_candidate(self, candidate: CandidateContext, inits: int | None = None,
+                        first_init: int = 0) -> CandidateScore:
+        """Every proxy's score of the candidate, the mean over `inits` random inits (default: the scorer's) from
+        its `first_init`-th on."""
         started = time.perf_counter()
-        variants = self.init_variants(candidate, inits)  # shared by every proxy: each network is built once
+        variants = self.init_variants(candidate, inits, first_init)  # shared by every proxy: each built once
         scores: dict[str, float] = {}
         spreads: dict[str, float] = {}
         terms: dict[str, float] = {}
@@ -160,3 +160,18 @@ class Scorer:
 
     def score_all(self, space: SearchSpace, archs: Iterable[Any]) -> list[CandidateScore]:
         return [self.score(space, arch) for arch in archs]
+
+
+def mean_and_spread(per_init: Sequence[float]) -> tuple[float, float]:
+    """The mean of the scores one student got under several random inits, and their spread (sample standard
+    deviation; 0 for one init or a non-finite score)."""
+    spread = statistics.stdev(per_init) if len(per_init) > 1 and all(map(math.isfinite, per_init)) else 0.0
+    return statistics.fmean(per_init), spread
+
+
+def mean_terms(per_init_terms: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Each term's mean over the inits that gave it."""
+    return {
+        name: statistics.fmean(float(values[name]) for values in per_init_terms if name in values)
+        for name in dict.fromkeys(name for values in per_init_terms for name in values)
+    }

@@ -85,3 +85,17 @@ def test_confirm_stage_off():
 def test_bad_confirm_settings_name_the_field(field, value):
     with pytest.raises(DiswotError, match=field):
         SearchRequest.parse({"teacher": "resnet8", "space": "nb201", field: value})
+
+
+def test_the_confirm_stage_scores_no_more_networks_than_the_search_and_reuses_its_init(monkeypatch):
+    from diswot.executors import in_process
+
+    submitted = []
+    original = in_process.InProcessExecutor.submit
+    monkeypatch.setattr(in_process.InProcessExecutor, "submit", lambda self, task: submitted.append(task) or
+                        original(self, task))
+    result = diswot.search(**dict(SETTINGS, evaluations=6, confirm_top=5, confirm_inits=4, top_k=6))
+    confirm_tasks = [task for task in submitted if getattr(task, "inits", None) == 1]
+    # 6 networks scored by the search: 2 finalists of 3 new inits each (init 0 is the search's)
+    assert sum(s.confirmed_score is not None for s in result.students) == 2
+    assert sorted(task.first_init for task in confirm_tasks) == [1, 1, 2, 2, 3, 3]

@@ -41,7 +41,8 @@ def test_every_proxy_scores_on_cuda_as_on_the_cpu(proxy):
 
 def test_one_process_worker_per_gpu_records_its_device():
     workers = torch.cuda.device_count()
-    result = diswot.search(**SEARCH, device="cuda", executor=ProcessPoolScoringExecutor(workers=workers))
+    with ProcessPoolScoringExecutor(workers=workers) as executor:
+        result = diswot.search(**SEARCH, device="cuda", executor=executor)
     assert result.executor["devices"] == sorted({f"cuda:{index}" for index in range(workers)})
     in_process = diswot.search(**SEARCH, device="cuda")
     assert [s.arch for s in result.students] == [s.arch for s in in_process.students]
@@ -51,7 +52,8 @@ def test_ray_workers_with_half_a_gpu_each_score_on_the_gpu():
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
     try:
-        result = diswot.search(**SEARCH, device="cuda", executor=RayExecutor(workers=2, gpus_per_worker=0.5))
+        with RayExecutor(workers=2, gpus_per_worker=0.5) as executor:
+            result = diswot.search(**SEARCH, device="cuda", executor=executor)
     finally:
         ray.shutdown()
     assert result.executor["devices"] == ["cuda"]

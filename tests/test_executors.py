@@ -82,8 +82,8 @@ def test_concurrency_changes_the_trajectory_but_the_result_is_reproducible(in_pr
 
 
 def test_two_process_workers_give_the_in_process_result(in_process_result):
-    executor = ProcessPoolScoringExecutor(workers=2)
-    result = diswot.search(**SETTINGS, executor=executor)
+    with ProcessPoolScoringExecutor(workers=2) as executor:
+        result = diswot.search(**SETTINGS, executor=executor)
     assert students(result) == students(in_process_result)  # scores included, to the last bit
     assert [e.canonical for e in result.history] == [e.canonical for e in in_process_result.history]
     assert result.calibrations == in_process_result.calibrations
@@ -100,7 +100,8 @@ def test_a_killed_process_worker_is_replaced_and_the_result_is_unchanged(in_proc
             killed.append(child_pids()[0])
             os.kill(killed[0], signal.SIGKILL)
 
-    result = diswot.search(**SETTINGS, executor=executor, on_progress=kill_a_worker)
+    with executor:
+        result = diswot.search(**SETTINGS, executor=executor, on_progress=kill_a_worker)
     assert killed and executor.restarts >= 1
     assert students(result) == students(in_process_result)
     assert not any(e.failure for e in result.history)
@@ -113,7 +114,8 @@ def die(setup, task):
 def test_workers_that_die_on_every_task_fail_the_search_with_a_reason():
     executor = ProcessPoolScoringExecutor(workers=1, score_function=die)
     with pytest.raises(DiswotError, match="died 4 times in a row without scoring a candidate"):
-        diswot.search(**{**SETTINGS, "evaluations": 3}, executor=executor)
+        with executor:
+            diswot.search(**{**SETTINGS, "evaluations": 3}, executor=executor)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +127,8 @@ def local_ray():
 
 
 def test_ray_workers_give_the_in_process_result(local_ray, in_process_result):
-    result = diswot.search(**SETTINGS, executor=RayExecutor(workers=2))
+    with RayExecutor(workers=2) as executor:
+        result = diswot.search(**SETTINGS, executor=executor)
     assert students(result) == students(in_process_result)
     assert result.executor == {"kind": "ray", "workers": 2, "devices": ["cpu"]}
 
@@ -133,7 +136,8 @@ def test_ray_workers_give_the_in_process_result(local_ray, in_process_result):
 def test_ray_workers_with_candidates_waiting_for_them_give_the_in_process_result(local_ray, one_thread):
     """Concurrency 3 on 2 workers: a candidate waits in the searching process until an actor is idle."""
     settings = {**SETTINGS, "concurrency": 3}
-    result = diswot.search(**settings, executor=RayExecutor(workers=2))
+    with RayExecutor(workers=2) as executor:
+        result = diswot.search(**settings, executor=executor)
     alone = diswot.search(**settings)
     assert students(result) == students(alone)
     assert [e.canonical for e in result.history] == [e.canonical for e in alone.history]
@@ -153,7 +157,8 @@ def test_a_ray_worker_killed_mid_candidate_is_retried_and_the_result_is_unchange
                 os.kill(busy[0], signal.SIGKILL)
                 killed.append(busy[0])
 
-    result = diswot.search(**SETTINGS, executor=RayExecutor(workers=2), on_progress=kill_a_busy_worker)
+    with RayExecutor(workers=2) as executor:
+        result = diswot.search(**SETTINGS, executor=executor, on_progress=kill_a_busy_worker)
     assert killed
     assert students(result) == students(in_process_result)
     assert not any(e.failure for e in result.history)
@@ -210,7 +215,8 @@ def test_resume_with_a_window_in_flight_equals_uninterrupted(in_process_result):
 
     store = StopAfter()
     with pytest.raises(KeyboardInterrupt):
-        diswot.search(**SETTINGS, store=store, executor=ProcessPoolScoringExecutor(workers=2))
+        with ProcessPoolScoringExecutor(workers=2) as executor:
+            diswot.search(**SETTINGS, store=store, executor=executor)
     assert len(store.evaluations) == 5
     store.append = MemoryStore.append.__get__(store)
     resumed = diswot.search(**SETTINGS, store=store)

@@ -48,16 +48,18 @@ def batch_command(
     out.mkdir(parents=True, exist_ok=True)
     cache = calibration_cache_of(cache_dir, no_cache)  # the file's searches share calibrations
     rows = []
-    for position, entry in enumerate(entries, start=1):
-        request = entry.request
-        bar, update = search_progress_bar(request.strategy.evaluation_limit, f"[{position}/{len(entries)}] {entry.name}")
-        with bar:
-            result = search_in_folder(request, out / entry.name, on_progress=update, executor=spec.build(),
-                                      calibration_cache=cache)
-        best = result.students[0]
-        rows.append([entry.name, request.scoring.teacher, request.space, request.strategy.name,
-                     request.budget.describe(), result.evaluations, f"{result.seconds:.1f}", f"{best.score:.6g}",
-                     best.arch, best.params, best.flops])
+    with spec.build() as scoring:  # one pool for the whole file: its workers stay warm from search to search
+        for position, entry in enumerate(entries, start=1):
+            request = entry.request
+            bar, update = search_progress_bar(request.strategy.evaluation_limit,
+                                              f"[{position}/{len(entries)}] {entry.name}")
+            with bar:
+                result = search_in_folder(request, out / entry.name, on_progress=update, executor=scoring,
+                                          calibration_cache=cache)
+            best = result.students[0]
+            rows.append([entry.name, request.scoring.teacher, request.space, request.strategy.name,
+                         request.budget.describe(), result.evaluations, f"{result.seconds:.1f}", f"{best.score:.6g}",
+                         best.arch, best.params, best.flops])
     with open(out / "summary.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(SUMMARY_COLUMNS)

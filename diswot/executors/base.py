@@ -35,7 +35,9 @@ class Executor(abc.ABC):
 
     @abc.abstractmethod
     def start(self, setup: "ScoringSetup", scorer: "Scorer") -> None:
-        """Get ready to score with `setup` (calibrations included); `scorer` is the caller's, built from it."""
+        """Get ready to score with `setup` (calibrations included); `scorer` is the caller's, built from it. An
+        executor started again for the next search keeps its workers (warm: torch imported, and the teacher's
+        statistics kept while the setup stays the same)."""
 
     def update_setup(self, setup: "ScoringSetup") -> None:
         """Run the tasks submitted from now on with `setup`: the started one with its calibrations measured."""
@@ -53,7 +55,15 @@ class Executor(abc.ABC):
         """Drop every task in flight and stop the work on them (a cancelled search)."""
 
     def close(self) -> None:
-        """Release the workers; the executor can be started again."""
+        """Release the workers; the executor can be started again. Whoever built the executor closes it: `search`
+        closes the one it builds from the request, never one it was given (a batch run or the service keeps
+        theirs warm from search to search)."""
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.close()
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "workers": self.workers, "devices": sorted(self.devices)}

@@ -76,12 +76,16 @@ class ProcessPoolScoringExecutor(Executor):
 
     def start(self, setup, scorer) -> None:
         self.setup = setup
+        gpus = []
         # On CUDA, each worker gets a GPU of its own, round robin over the visible ones.
         if resolve_device(setup.device).type == "cuda":
             import torch
 
-            self.gpus = [f"cuda:{index % torch.cuda.device_count()}" for index in range(self.workers)]
-        self.pool = self._new_pool()
+            gpus = [f"cuda:{index % torch.cuda.device_count()}" for index in range(self.workers)]
+        if self.pool is None or gpus != self.gpus:  # else the workers of the last search are warm
+            self.close()
+            self.gpus = gpus
+            self.pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("spawn")

@@ -108,6 +108,8 @@ class RayExecutor(Executor):
             # Ray stays up for the next search of this process (a batch, the service's jobs) and stops at its exit.
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
         self.update_setup(setup)
+        if self.actors:
+            return  # the actors of the last search are warm
         actor = ray.remote(ScoringActor).options(
             num_cpus=1, num_gpus=self.gpus_per_worker, max_restarts=-1, max_task_retries=MAX_RETRIES,
         )

@@ -10,12 +10,13 @@ from diswot.candidate_score import CandidateScore
 
 @dataclass(frozen=True)
 class ScoringTask:
-    """Score one candidate (a canonical architecture of `space`) as the mean of `inits` random inits
-    (None: the setup's)."""
+    """Score one candidate (a canonical architecture of `space`) as the mean of `inits` random inits (None: the
+    setup's), its `first_init`-th and those after it (the confirm stage sends each init as a task of its own)."""
 
     space: str
     canonical: str
     inits: Optional[int] = None
+    first_init: int = 0
 
 
 @dataclass(frozen=True)

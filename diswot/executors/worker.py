@@ -29,7 +29,7 @@ def run_task(scorer: Scorer, task: Task) -> ScoringOutcome:
         if isinstance(task, CalibrationTask):
             terms = get_proxy(task.proxy).calibration_terms(candidate)
             return ScoringOutcome(None, None, str(scorer.device), calibration_terms=dict(terms))
-        record = scorer.score_candidate(candidate, inits=task.inits)
+        record = scorer.score_candidate(candidate, inits=task.inits, first_init=task.first_init)
     except Exception as error:
         if not is_out_of_memory(error):
             raise

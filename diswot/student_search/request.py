@@ -62,7 +62,8 @@ class StrategyChoice:
 @dataclass(frozen=True)
 class ConfirmStage:
     """The best `top` candidates are scored again as the mean of `inits` random inits, and the students are ranked
-    by that mean (one init's ranking of the top is partly init luck)."""
+    by that mean (one init's ranking of the top is partly init luck). Its cost stays proportional: it scores no
+    more networks than the search did, so a short search confirms fewer than `top` (`finalists`)."""
 
     top: int = 20
     inits: int = 5
@@ -70,6 +71,16 @@ class ConfirmStage:
     def adds_evidence(self, search_inits: int) -> bool:
         """With no more inits than the search used, scoring again would add nothing."""
         return self.top > 0 and self.inits > search_inits
+
+    def first_new_init(self, search_inits: int) -> int:
+        """A search that scored one init scored init 0 as the stage would: that score is taken, not made again."""
+        return 1 if search_inits == 1 else 0
+
+    def finalists(self, evaluated: int, search_inits: int) -> int:
+        """How many of the `evaluated` candidates are confirmed: `top`, at most as many as the networks the search
+        scored allow (each finalist costs `inits` minus the one taken from the search)."""
+        networks_each = self.inits - self.first_new_init(search_inits)
+        return min(self.top, evaluated, max(1, evaluated * search_inits // networks_each))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from diswot.calibration_cache import CalibrationCache
 from diswot.calibration_on_workers import measured_calibrations
 from diswot.errors import DiswotError
 from diswot.executors import Executor, ScoringOutcome, ScoringTask
+from diswot.scorer import mean_and_spread, mean_terms
 from diswot.student_search.evaluation import Evaluation
 from diswot.student_search.request import SearchRequest
 from diswot.student_search.result import SearchResult, StudentSpec, pareto_front
@@ -68,8 +69,9 @@ def search(
 
     `request`: a parsed `SearchRequest`, taken as it is, or its flat fields (a mapping, or keyword arguments),
     parsed here once: everything is checked before the first candidate is scored, and a budget no candidate can
-    meet fails early. `executor` scores the candidates (default: the one the request's execution names); it does
-    not change the result, and it is closed when the search ends. `calibration_cache`: where calibrations are
+    meet fails early. `executor` scores the candidates (default: one built from the request's execution and
+    closed when the search ends); it does not change the result. An executor given here stays the caller's: it
+    is left open (warm for the next search) and the caller closes it. `calibration_cache`: where calibrations are
     reused from and kept (`diswot.calibration_cache`; none: measured for this search).
     """
     if not isinstance(request, SearchRequest):
@@ -79,7 +81,8 @@ def search(
     store = store if store is not None else MemoryStore()
     setup = request.scoring
     scorer = setup.build_scorer(calibration_cache)
-    executor = executor if executor is not None else request.execution.executor.build()
+    owned = executor is None
+    executor = request.execution.executor.build() if owned else executor
     executor.start(setup, scorer)
     try:
         # Measured once, by the workers, and shipped to every one: all then standardise against the same scales.
@@ -89,7 +92,8 @@ def search(
         executor.cancel()  # stop the work in flight: nobody will take its outcomes
         raise
     finally:
-        executor.close()
+        if owned:
+            executor.close()
 
 
 @dataclass
@@ -213,30 +217,53 @@ class SearchLoop:
         return self.result(stop_reason, self.confirm())
 
     def finalists(self) -> list[Evaluation]:
-        """The best `confirm_top` candidates of the search (a score of -inf cannot be confirmed into the top)."""
+        """The best candidates of the search, as many as the confirm stage takes (a score of -inf cannot be
+        confirmed into the top)."""
         scored = [e for e in self.history if e.feasible and e.score is not None and math.isfinite(e.score)]
-        return sorted(scored, key=lambda e: -e.score)[: self.request.confirm.top]
+        count = self.request.confirm.finalists(len(self.best_scores), self.request.scoring.inits)
+        return sorted(scored, key=lambda e: -e.score)[:count]
 
     def confirm(self) -> dict[str, Evaluation]:
-        """Score each finalist as the mean of `confirm_inits` random inits (init 0 is the search's own)."""
+        """Score each finalist as the mean of `confirm_inits` random inits. Each init is a task of its own, so every
+        worker stays busy to the end; init 0 is the search's own, taken from its evaluation when it scored one."""
         if not self.request.confirms:
             return {}
         finalists = self.finalists()
-        missing = [f for f in finalists if f.canonical not in self.confirmed]
-        for finalist in missing:
-            self.executor.submit(ScoringTask(self.space.name, finalist.canonical, self.request.confirm.inits))
+        inits = range(self.request.confirm.first_new_init(self.request.scoring.inits), self.request.confirm.inits)
+        for finalist in finalists:
+            if finalist.canonical not in self.confirmed:
+                for index in inits:
+                    self.executor.submit(ScoringTask(self.space.name, finalist.canonical, 1, first_init=index))
         for done, finalist in enumerate(finalists, start=1):
             if self.should_stop is not None and self.should_stop():
                 raise SearchCancelled()
             if finalist.canonical not in self.confirmed:
-                evaluation = evaluation_of(self.executor.next_outcome(), finalist.canonical, finalist.arch, finalist,
-                                           stage="confirm")
+                outcomes = [self.executor.next_outcome() for _ in inits]
+                evaluation = self.confirmed_evaluation(finalist, outcomes, taken_from_search=inits.start == 1)
                 self.store.append(evaluation)
                 self.confirmed[finalist.canonical] = evaluation
             if self.on_progress is not None:
                 self.on_progress(SearchProgress(done, len(finalists), self.best_scores[-1],
                                                 time.perf_counter() - self.started, stage="confirm"))
         return {f.canonical: self.confirmed[f.canonical] for f in finalists}
+
+    def confirmed_evaluation(self, finalist: Evaluation, outcomes: list[ScoringOutcome],
+                             taken_from_search: bool) -> Evaluation:
+        """The finalist's confirm record: every proxy's score and every term, the mean over its inits (the search's
+        evaluation as init 0 when `taken_from_search`)."""
+        failed = next((outcome for outcome in outcomes if outcome.score is None), None)
+        if failed is not None:
+            return evaluation_of(failed, finalist.canonical, finalist.arch, finalist, stage="confirm")
+        records = [outcome.score for outcome in outcomes]
+        per_init = ([(finalist.scores, finalist.terms)] if taken_from_search else []) + [
+            (record.scores, record.terms) for record in records]
+        scores, spreads = {}, {}
+        for name in self.scorer.proxy_names:
+            scores[name], spreads[name] = mean_and_spread([values[name] for values, _ in per_init])
+        first = self.scorer.proxy_names[0]
+        return Evaluation(finalist.canonical, finalist.arch, finalist.params, finalist.flops, True, scores[first],
+                          scores, mean_terms([terms for _, terms in per_init]),
+                          sum(record.seconds for record in records), stage="confirm", score_spread=spreads[first])
 
     def result(self, stop_reason: str, confirmed: dict[str, Evaluation]) -> SearchResult:
         feasible = [e for e in self.history if e.feasible]
