@@ -17,12 +17,25 @@ JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.
 @app.command("spaces")
 def spaces_command(as_json: bool = JSON_OPTION) -> None:
     """List the search spaces."""
-    rows = [{"name": name, "size": SPACES.get(name).size(), "description": SPACES.get(name).description} for name in SPACES]
+    rows = [
+        {
+            "name": name,
+            "size": space.size(),
+            "image_size": space.default_image_size,
+            "description": space.description,
+            "reference_points": space.reference_points,
+        }
+        for name, space in ((name, SPACES.get(name)) for name in SPACES)
+    ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        typer.echo(f"{row['name']:<20} {row['size']:>7}  {row['description']}")
+        # sizes beyond a few million are read as orders of magnitude
+        size = f"{row['size']:>9}" if row["size"] < 10**7 else f"{row['size']:>9.2e}"
+        typer.echo(f"{row['name']:<18} {size}  {row['description']}")
+        for name, arch in row["reference_points"].items():
+            typer.echo(f"{'':<30}{name}: {arch}")
 
 
 @app.command("teachers")
