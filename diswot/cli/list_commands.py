@@ -9,6 +9,8 @@ import typer
 from diswot.cli.app import app
 from diswot.proxies import PROXIES
 from search_spaces import SPACES
+from diswot.teachers import IMAGENET_PREFIX
+from search_spaces.imagenet_models import IMAGENET_MODELS
 from search_spaces.zoo import list_models
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
@@ -40,8 +42,9 @@ def spaces_command(as_json: bool = JSON_OPTION) -> None:
 
 @app.command("teachers")
 def teachers_command(as_json: bool = JSON_OPTION) -> None:
-    """List the named teachers (any of them can also be a student, through the `zoo` space)."""
-    names = list_models()
+    """List the named teachers: the CIFAR zoo (any of them can also be a student, through the `zoo` space) and the
+    ImageNet models (`imagenet:NAME`, whose torchvision/timm checkpoints load with --checkpoint)."""
+    names = list_models() + [f"{IMAGENET_PREFIX}:{name}" for name in IMAGENET_MODELS.names()]
     if as_json:
         typer.echo(json.dumps(names))
         return
