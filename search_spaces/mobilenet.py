@@ -29,7 +29,7 @@ from torch import nn
 
 from search_spaces.base import SearchSpace
 from search_spaces.errors import DiswotError
-from search_spaces.network import ClassifierNetwork
+from search_spaces.network import ClassifierNetwork, PooledHead
 
 V2_LAYOUT, V3_LAYOUT = "mobilenet_v2", "mobilenet_v3"
 # torchvision's BatchNorm epsilon in each (V3 follows the TensorFlow reference's 0.001): a checkpoint's running
@@ -150,6 +150,10 @@ class MobileNet(ClassifierNetwork):
     @torch.jit.export
     def pool(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features.mean(dim=(2, 3)))
+
+    def latency_units(self) -> list[nn.Module]:
+        """The modules that, run one after another, compute the network: stem, blocks, last conv, pooled head."""
+        return [*self.features, PooledHead(self.head, self.classifier)]
 
 
 class Block(NamedTuple):

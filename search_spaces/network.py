@@ -34,3 +34,16 @@ class ClassifierNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.forward_pooled(x)[1])
+
+
+class PooledHead(nn.Module):
+    """Global mean pooling, an optional head and the classifier as one module: the last unit of a network cut into
+    units for a latency table (`latency_units()`)."""
+
+    def __init__(self, head: nn.Module, classifier: nn.Linear):
+        super().__init__()
+        self.head = head
+        self.classifier = classifier
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.head(features.mean(dim=(2, 3))))

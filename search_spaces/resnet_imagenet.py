@@ -26,7 +26,7 @@ from torch import nn
 
 from search_spaces.base import SearchSpace
 from search_spaces.errors import DiswotError
-from search_spaces.network import ClassifierNetwork
+from search_spaces.network import ClassifierNetwork, PooledHead
 
 BASIC, BOTTLENECK = "basic", "bottleneck"
 STAGE_STRIDES = (1, 2, 2, 2)
@@ -124,6 +124,12 @@ class ImageNetResNet(ClassifierNetwork):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def latency_units(self) -> list[nn.Module]:
+        """The modules that, run one after another, compute the network: stem, blocks, pooled classifier."""
+        stem = nn.Sequential(self.conv1, self.bn1, self.relu, self.maxpool)
+        blocks = [block for layer in (self.layer1, self.layer2, self.layer3, self.layer4) for block in layer]
+        return [stem, *blocks, PooledHead(nn.Identity(), self.classifier)]
 
 
 STAGE_PATTERN = re.compile(r"(basic|bottleneck)(\d+)x(\d+)(?:e(\d+))?k(\d+)")
