@@ -2,12 +2,17 @@
 measured latency (`MeasuredLatency`) of random candidates of each ImageNet space.
 
     python benchmarks/latency_predictor.py [--candidates 100] [--spaces mobilenet resnet_imagenet]
-                                           [--threads 1] [--batch-size 1] [--image-size 224]
+                                           [--threads 1] [--batch-size 1] [--image-size 224] [--clock cpu]
 
 Per space: Spearman rank correlation (scipy.stats.spearmanr) and mean absolute percentage error of the prediction
 against the measurement, over `--candidates` seeded random candidates; the table's size and the time spent building
 it against the time the measurements took. Targets: Spearman >= 0.95, MAPE <= 10%. Writes
-benchmarks/results/latency_predictor.{json,md,png}.
+benchmarks/results/NAME.{json,md,png} (`--name`, default latency_predictor).
+
+The clock defaults to the process's CPU time (`LatencySetting.clock="cpu"`, one thread): on a machine shared with
+other work, wall-clock medians of a 20-ms network absorb the other processes' share of the cores (measured here on
+two busy cores: whole networks 1.1x to 2.5x their units' sum, varying with the load of the moment), which is a
+property of the load, not of the predictor. `--clock wall` measures elapsed time, right on a quiet machine.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import random
 import time
 from pathlib import Path
@@ -84,10 +90,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="latency_predictor")
     args = parser.parse_args()
-    setting = LatencySetting(threads=args.threads, batch_size=args.batch_size, image_size=args.image_size)
+    setting = LatencySetting(threads=args.threads, batch_size=args.batch_size, image_size=args.image_size,
+                             clock=args.clock)
     rows = []
     for space_name in args.spaces:
         row = compare(space_name, args.candidates, setting, args.seed)
@@ -100,7 +108,8 @@ def main() -> None:
     meta = {"setting": setting.__dict__, "device": device_fingerprint(setting.device), "python": platform.python_version()}
     (RESULTS / f"{args.name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     lines = [f"# Latency predictor vs measurement ({meta['device']}, {setting.threads} thread(s), batch "
-             f"{setting.batch_size}, {setting.image_size} px)", "",
+             f"{setting.batch_size}, {setting.image_size} px, {setting.clock} clock)", "",
+             f"Command: `{' '.join(['python', 'benchmarks/latency_predictor.py', *sys.argv[1:]])}`", "",
              "| space | candidates | Spearman | MAPE | scale | units tabled | table s | measuring s |",
              "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['space']} | {r['candidates']} | {r['spearman']:.3f} | {r['mape_percent']:.1f}% | {r['scale']:.3f} "

@@ -62,7 +62,7 @@ class LatencyTable:
     def summed(self, space: SearchSpace, arch: Any) -> float:
         """Seconds per forward pass of `arch`, as the plain sum of its units' tabled latencies."""
         with torch.device("meta"):
-            network = space.build(arch, LATENCY_CLASSES)
+            network = space.build(arch, LATENCY_CLASSES).eval()  # as measured: BN on running statistics
         if not hasattr(network, "latency_units"):
             raise DiswotError(f"{space.name} networks cannot be cut into blocks for a latency table; measure instead")
         shape = (self.setting.batch_size, 3, self.setting.image_size, self.setting.image_size)
