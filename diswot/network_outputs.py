@@ -12,8 +12,8 @@ from torch import nn
 
 @dataclass(frozen=True)
 class NetworkOutputs:
-    features: torch.Tensor  # F: last 4-D activation before global pooling, (B, C, H, W)
-    pooled: torch.Tensor  # h: the vector entering the classifier, (B, C)
+    features: torch.Tensor  # F: last 4-D activation before global pooling, (B, C, H, W); a ViT's patch tokens
+    pooled: torch.Tensor  # h: the vector entering the classifier, (B, C'); a ViT's normalised class token
     logits: torch.Tensor  # z: (B, K)
 
     def ignores_input(self, relative_tolerance: float = 1e-6) -> bool:
@@ -51,9 +51,15 @@ def batch_statistics_norm(model: nn.Module) -> Iterator[None]:
 
 
 def forward_outputs(model: nn.Module, images: torch.Tensor) -> NetworkOutputs:
-    """F, h and z of `model` on `images`, in whatever grad mode and norm mode the caller has set."""
-    features = model.forward_features(images)
+    """F, h and z of `model` on `images`, in whatever grad mode and norm mode the caller has set.
+
+    h is what the network's `forward_pooled` says (see ClassifierNetwork); a TorchScript file that exports only
+    `forward_features` (the documented minimum for a foreign teacher) gets the spatial mean of F."""
+    if hasattr(model, "forward_pooled"):
+        features, pooled = model.forward_pooled(images)
+    else:
+        features = model.forward_features(images)
+        pooled = features.mean(dim=(2, 3)) if features.dim() == 4 else features
     if features.dim() != 4:
         raise ValueError(f"forward_features must return a 4-D (B, C, H, W) map, got shape {tuple(features.shape)}")
-    pooled = features.mean(dim=(2, 3))
     return NetworkOutputs(features, pooled, model.classifier(pooled))

@@ -2,7 +2,9 @@
 
 Sources: `synthetic` (seeded Gaussian images, the default: nothing to download), an `.npz` with
 `x_train`/`y_train` (uint8 HWC or float CHW), a CIFAR-10/100 python-pickle folder (read by an unpickler that
-refuses everything but numpy arrays), or an image folder with one subfolder per class.
+refuses everything but numpy arrays), or an image folder with one subfolder per class (JPEG, PNG, ...). Every file
+source is resized to `image_size` (antialiased bilinear) and normalised with CIFAR's or ImageNet's statistics
+(see ProbeDataSpec); synthetic images are already standard normal at any size.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from diswot.file_access import resolve_inside
 # CIFAR-100 training-set channel statistics, the normalisation of the CIFAR KD literature (RepDistiller).
 CIFAR_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR_STD = (0.2673, 0.2564, 0.2762)
+# ImageNet training-set channel statistics, the normalisation torchvision's and timm's ImageNet models were trained
+# with (torchvision.transforms docs, "ImageNet normalization"; timm's IMAGENET_DEFAULT_MEAN/STD).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# Probes larger than CIFAR's 32 px are taken to be for ImageNet-trained networks.
+CIFAR_RESOLUTION = 32
 SOURCE_FORMS = "'synthetic', 'npz:PATH' (or PATH.npz), 'cifar:DIR' (python pickles) or 'folder:DIR' (one subfolder per class)"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 # What numpy raises on a file that is not a whole .npz: not a zip (truncated, garbage: BadZipFile), a member whose
@@ -36,11 +44,18 @@ class ProbeDataSpec:
     batch_size: int = 64
     image_size: int = 32
     seed: int = 0
-    mean: tuple[float, float, float] = CIFAR_MEAN
-    std: tuple[float, float, float] = CIFAR_STD
+    # None: the statistics of the data the teacher was most likely trained on: CIFAR-100's for CIFAR pickles and
+    # probes of 32 px or less, ImageNet's for larger probes (`--image-size 224`).
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
     split: str = "train"
 
     def __post_init__(self) -> None:
+        imagenet = self.image_size > CIFAR_RESOLUTION and not self.source.startswith("cifar:")
+        if self.mean is None:
+            object.__setattr__(self, "mean", IMAGENET_MEAN if imagenet else CIFAR_MEAN)
+        if self.std is None:
+            object.__setattr__(self, "std", IMAGENET_STD if imagenet else CIFAR_STD)
         if self.batch_size < 2:
             raise DiswotError(f"batch size must be at least 2 (relations need pairs), got {self.batch_size}")
         if self.image_size < 8:
@@ -249,11 +264,24 @@ def _decode_images(paths: list[Path], image_size: int, allowed_dir: str | Path |
         file = resolve_inside(path, allowed_dir, "image")
         try:
             with Image.open(file) as image:
-                resized = image.convert("RGB").resize((image_size, image_size), Image.BILINEAR)
+                resized = _resized_centre(image.convert("RGB"), image_size)
         except (OSError, ValueError, Image.DecompressionBombError) as error:  # OSError: not an image, truncated
             raise DiswotError(f"image {path} cannot be decoded: {error}") from None
         images.append(np.asarray(resized, dtype=np.uint8))
     return np.stack(images)
+
+
+def _resized_centre(image, image_size: int):
+    """The shorter side scaled to `image_size` (bilinear, antialiased by PIL), the centre square cropped: the
+    aspect ratio is kept, as in ImageNet's evaluation transform."""
+    from PIL import Image
+
+    width, height = image.size
+    scale = image_size / min(width, height)
+    new_width, new_height = max(image_size, round(width * scale)), max(image_size, round(height * scale))
+    image = image.resize((new_width, new_height), Image.BILINEAR)
+    left, top = (new_width - image_size) // 2, (new_height - image_size) // 2
+    return image.crop((left, top, left + image_size, top + image_size))
 
 
 def has_test_split(source: str) -> bool:

@@ -2,10 +2,13 @@
 
 Spec forms:
   `resnet56`                         a zoo model (see `diswot teachers`)
+  `imagenet:resnet50`                an ImageNet model: resnet18/34/50, mobilenet_v2, mobilenet_v3_large
+                                     (torchvision's), deit_tiny = vit_tiny (timm's); their checkpoints load
   `nb201:|nor_conv_3x3~0|+...|`       any search space's architecture, `SPACE:ARCH`
   `path/to/model.ts` / `.pt` / `.pth`  a TorchScript file (it must export `forward_features` and a `classifier`)
 A checkpoint (`torch.load(weights_only=True)`: a state dict, or a dict holding one under `model`/`state_dict`)
-loads trained weights into a zoo or space teacher. A teacher with trained weights is scored in eval mode;
+loads trained weights into a zoo, space or ImageNet teacher; a network may rename a checkpoint's keys on the way
+(`checkpoint_key_renames`: torchvision's `fc.` is our `classifier.`). A teacher with trained weights is scored in eval mode;
 a randomly initialised one with batch statistics, never changing its buffers.
 """
 
@@ -22,10 +25,15 @@ from diswot.file_access import resolve_inside
 from diswot.initialisation import apply_init
 from diswot.seeding import derive_seed, seeded_torch
 from search_spaces import SPACES, get_space
+from search_spaces.imagenet_models import IMAGENET_MODELS
 from search_spaces.zoo import ZOO, create_model
 
 TORCHSCRIPT_SUFFIXES = (".ts", ".pt", ".pth", ".jit")
-SPEC_FORMS = "a zoo name (see `diswot teachers`), 'SPACE:ARCH' (e.g. 'resnet_cifar:3x16-3x32-3x64') or a TorchScript file path"
+IMAGENET_PREFIX = "imagenet"
+SPEC_FORMS = (
+    "a zoo name (see `diswot teachers`), 'imagenet:NAME' (e.g. 'imagenet:resnet50'), 'SPACE:ARCH' "
+    "(e.g. 'resnet_cifar:3x16-3x32-3x64') or a TorchScript file path"
+)
 
 
 @dataclass
@@ -41,6 +49,9 @@ def check_network_spec(spec: str) -> None:
     if spec in ZOO:
         return
     space_name, sep, arch_text = spec.partition(":")
+    if sep and space_name == IMAGENET_PREFIX:
+        IMAGENET_MODELS.get(arch_text)
+        return
     if sep and space_name in SPACES:
         get_space(space_name).parse(arch_text)
         return
@@ -55,6 +66,8 @@ def build_network(spec: str, num_classes: int) -> nn.Module:
     if spec in ZOO:
         return create_model(spec, num_classes)
     space_name, _, arch_text = spec.partition(":")
+    if space_name == IMAGENET_PREFIX:
+        return IMAGENET_MODELS.get(arch_text)(num_classes)
     space = get_space(space_name)
     return space.build(space.parse(arch_text), num_classes)
 
@@ -127,18 +140,23 @@ def _check_scorable(model: nn.Module, path: Path, num_classes: int, image_size: 
         raise DiswotError(f"TorchScript teacher {path} has {out_features} classes but {num_classes} were asked for")
     images = torch.randn(2, 3, image_size, image_size, generator=torch.Generator().manual_seed(0))
     try:
-        features = model.forward_features(images)
+        if hasattr(model, "forward_pooled"):
+            features, pooled = model.forward_pooled(images)
+        else:
+            features = model.forward_features(images)
+            pooled = features.float().mean(dim=(2, 3)) if isinstance(features, torch.Tensor) and features.dim() == 4 \
+                else None
         if not isinstance(features, torch.Tensor) or features.dim() != 4:
             shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
             raise DiswotError(
                 f"TorchScript teacher {path}: forward_features must return a 4-D (B, C, H, W) map, got {shape}"
             )
-        if features.shape[1] != in_features:
+        if pooled.shape[1] != in_features:
             raise DiswotError(
-                f"TorchScript teacher {path}: forward_features gives {features.shape[1]} channels but "
+                f"TorchScript teacher {path}: its pooled features have {pooled.shape[1]} channels but "
                 f"'classifier' takes {in_features} features"
             )
-        pooled = features.float().mean(dim=(2, 3))
+        pooled = pooled.float()
         logits = model.classifier(pooled)
     except RuntimeError as error:  # the network's own code failed on the images
         raise DiswotError(
@@ -161,7 +179,37 @@ def _load_checkpoint(model: nn.Module, path: Path) -> None:
             state = state[key]
     if not isinstance(state, dict):
         raise DiswotError(f"checkpoint {path} holds no state dict")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        raise DiswotError(f"checkpoint {path} does not fit the teacher: {str(error).splitlines()[0]}") from None
+    renames = getattr(model, "checkpoint_key_renames", {})
+    state = {_renamed(key, renames): value for key, value in state.items()}
+    problem = _state_mismatch(model, state)
+    if problem:
+        raise DiswotError(f"checkpoint {path} does not fit the teacher: {problem}")
+    model.load_state_dict(state)
+
+
+def _renamed(key: str, renames: dict[str, str]) -> str:
+    for old, new in renames.items():
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key
+
+
+def _state_mismatch(model: nn.Module, state: dict) -> str:
+    """What keeps `state` from loading into `model`, in one line (empty when it fits): missing and unexpected keys
+    (the first few of each) and shape mismatches."""
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in state]
+    unexpected = [key for key in state if key not in expected]
+    shapes = [
+        f"{key} is {tuple(state[key].shape)} in the checkpoint but {tuple(value.shape)} in the teacher"
+        for key, value in expected.items()
+        if key in state and isinstance(state[key], torch.Tensor) and state[key].shape != value.shape
+    ]
+    parts = []
+    for what, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes)):
+        if keys:
+            shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+            parts.append(f"{len(keys)} {what}: {shown}")
+    if any(key.startswith("classifier.") for key in missing + [s.split()[0] for s in shapes]):
+        parts.append("(is --num-classes the checkpoint's class count, e.g. 1000 for ImageNet?)")
+    return "; ".join(parts)

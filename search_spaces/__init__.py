@@ -1,4 +1,5 @@
-"""Spaces of candidate students: NAS-Bench-201 cells, CIFAR ResNets and the named model zoo.
+"""Spaces of candidate students: NAS-Bench-201 cells, CIFAR ResNets, the named model zoo, ImageNet ResNets and
+MobileNets.
 
 The bottom layer: it imports nothing of `diswot`, so importing it alone registers every space.
 """
@@ -20,5 +21,6 @@ def list_spaces() -> list[str]:
 
 
 from search_spaces import nb201, resnet_cifar, zoo  # noqa: E402,F401  (registration)
+from search_spaces import mobilenet, resnet_imagenet  # noqa: E402,F401  (registration, ImageNet spaces last)
 
 __all__ = ["SPACES", "ClassifierNetwork", "Cost", "SearchSpace", "get_space", "list_spaces"]

@@ -25,6 +25,13 @@ class SearchSpace(abc.ABC, Generic[Arch]):
     description: str
     # True where `cost` is computed without building the network (then it is cheaper than a forward pass).
     analytic_cost: bool = False
+    # The probe resolution the space's networks are made for (CIFAR's 32 px; ImageNet spaces 224).
+    default_image_size: int = 32
+
+    @property
+    def reference_points(self) -> dict[str, str]:
+        """Named architectures of this space that equal published models: name -> canonical string."""
+        return {}
 
     @abc.abstractmethod
     def parse(self, text: str) -> Arch: ...
@@ -61,6 +68,8 @@ class SearchSpace(abc.ABC, Generic[Arch]):
         """The cheapest and the most expensive architecture (fewest and most params and FLOPs), so that a budget
         no candidate can meet is refused before a search starts."""
 
-    def cost(self, arch: Arch, num_classes: int, image_size: int = 32) -> Cost:
-        """Params and FLOPs, counted without drawing weights (so without touching any global random state)."""
-        return cost_without_weights(lambda: self.build(arch, num_classes), image_size)
+    def cost(self, arch: Arch, num_classes: int, image_size: int | None = None) -> Cost:
+        """Params and FLOPs (at `image_size`, default the space's own), counted without drawing weights (so
+        without touching any global random state)."""
+        size = self.default_image_size if image_size is None else image_size
+        return cost_without_weights(lambda: self.build(arch, num_classes), size)

@@ -34,6 +34,20 @@ def test_listing_commands():
     assert proxies["diswot"]["needs_teacher"] and not proxies["params"]["needs_teacher"]
 
 
+def test_spaces_json_lists_sizes_and_reference_points_and_a_reference_point_scores():
+    spaces = {row["name"]: row for row in json.loads(run_cli("spaces", "--json").stdout)}
+    assert spaces["resnet_imagenet"]["size"] >= 10**12 and spaces["mobilenet"]["size"] >= 10**15
+    assert spaces["resnet_imagenet"]["image_size"] == 224 and spaces["nb201"]["reference_points"] == {}
+    assert set(spaces["resnet_imagenet"]["reference_points"]) == {"resnet18", "resnet34", "resnet50"}
+    resnet50 = spaces["resnet_imagenet"]["reference_points"]["resnet50"]
+    result = run_cli("score", "--teacher", "imagenet:resnet18", "--space", "resnet_imagenet", "--arch", resnet50,
+                     "--batch-size", "4", "--image-size", "32", "--num-classes", "10", "--proxy", "diswot", "--json")
+    assert result.returncode == 0, result.stderr
+    (record,) = json.loads(result.stdout)
+    assert record["canonical"] == resnet50 and record["params"] == 23_528_522  # resnet50 at 10 classes
+    assert "imagenet:deit_tiny" in json.loads(run_cli("teachers", "--json").stdout)
+
+
 def assert_one_line_error(result, *fragments):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -58,3 +72,8 @@ def test_bad_input_exits_with_one_clear_line(tmp_path):
         "labels 0..19 but the teacher has 10 classes",
     )
     assert_one_line_error(run_cli("score", "--teacher", "resnet8", "--space", "nb202", "--arch", "x"), "unknown search space")
+
+
+def test_an_unknown_imagenet_teacher_is_one_line_with_the_closest_name():
+    result = run_cli("score", "--teacher", "imagenet:mobilenet_v3", "--space", "mobilenet", "--arch", "mobilenet_v2")
+    assert_one_line_error(result, "unknown ImageNet teacher 'mobilenet_v3'", "did you mean 'mobilenet_v2'?")

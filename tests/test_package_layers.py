@@ -35,7 +35,7 @@ def test_search_spaces_alone_imports_nothing_of_diswot():
 @pytest.mark.parametrize("first", ["search_spaces", "diswot.teachers", "diswot.student_search", "api.app"])
 def test_list_spaces_does_not_depend_on_what_was_imported_first(first):
     spaces = fresh_interpreter(f"import {first}\nfrom search_spaces import list_spaces\nanswer = list_spaces()")
-    assert spaces == ["nb201", "resnet_cifar", "resnet_cifar_wide", "zoo"]
+    assert spaces == ["nb201", "resnet_cifar", "resnet_cifar_wide", "zoo", "mobilenet", "resnet_imagenet"]
 
 
 def test_a_search_space_raises_the_error_users_catch_from_diswot():

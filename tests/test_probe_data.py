@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from diswot import DiswotError, ProbeDataSpec, load_probe_batch
-from diswot.probe_data import CIFAR_MEAN, CIFAR_STD
+from diswot.probe_data import CIFAR_MEAN, CIFAR_STD, IMAGENET_MEAN, IMAGENET_STD
 
 
 def test_synthetic_batch_is_seeded_and_covers_classes():
@@ -89,6 +89,40 @@ def test_image_folder(tmp_path):
     assert batch.images.shape == (4, 3, 32, 32)
     # red channel is 1 exactly for the "dog" images (label 1)
     assert torch.equal(batch.images[:, 0].mean(dim=(1, 2)).round(), batch.labels.float())
+
+
+def test_normalisation_follows_the_resolution_unless_the_data_is_cifar():
+    assert ProbeDataSpec(image_size=32).mean == CIFAR_MEAN and ProbeDataSpec(image_size=32).std == CIFAR_STD
+    assert ProbeDataSpec(image_size=224).mean == IMAGENET_MEAN and ProbeDataSpec(image_size=224).std == IMAGENET_STD
+    assert ProbeDataSpec(source="cifar:/data", image_size=224).mean == CIFAR_MEAN
+    assert ProbeDataSpec(image_size=224, mean=(0, 0, 0)).mean == (0, 0, 0)
+
+
+def test_a_folder_of_jpeg_and_png_photos_makes_a_224_px_imagenet_normalised_batch(tmp_path):
+    from PIL import Image
+
+    colours = {"cat": (200, 100, 50), "dog": (20, 220, 120)}
+    for name, colour in colours.items():
+        (tmp_path / name).mkdir()
+        # landscape and portrait photos, neither 224 px: each is resized and centre-cropped, not stretched
+        Image.new("RGB", (300, 180), colour).save(tmp_path / name / "wide.jpg", quality=100)
+        Image.new("RGB", (120, 260), colour).save(tmp_path / name / "tall.png")
+    batch = load_probe_batch(ProbeDataSpec(source=f"folder:{tmp_path}", batch_size=4, image_size=224), 2)
+    assert batch.images.shape == (4, 3, 224, 224)
+    for image, label in zip(batch.images, batch.labels):
+        colour = np.array(list(colours.values())[int(label)]) / 255
+        expected = (colour - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)
+        np.testing.assert_allclose(image.mean(dim=(1, 2)).numpy(), expected, atol=0.03)  # JPEG's rounding
+
+
+def test_a_cifar_sized_npz_is_resized_to_224(tmp_path):
+    write_npz(tmp_path / "d.npz")
+    batch = load_probe_batch(ProbeDataSpec(source=str(tmp_path / "d.npz"), batch_size=4, image_size=224), 5)
+    assert batch.images.shape == (4, 3, 224, 224)
+    raw = np.load(tmp_path / "d.npz")["x_train"]
+    chosen = np.sort(np.random.default_rng(0).choice(40, 4, replace=False))
+    expected_mean = (raw[chosen].reshape(-1, 3).mean(0) / 255 - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)
+    np.testing.assert_allclose(batch.images.mean(dim=(0, 2, 3)).numpy(), expected_mean, atol=2e-2)
 
 
 def test_real_cifar_samples(shared_data):

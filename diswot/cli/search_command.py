@@ -35,6 +35,7 @@ from diswot.cli.scoring_options import (
     TeacherOption,
     calibration_cache_of,
 )
+from diswot.errors import DiswotError
 from diswot.executors import ExecutorSpec
 from diswot.proxies import DEFAULT_ALIAS
 from diswot.student_search import SearchRequest, SearchResult, read_student_spec, script_student
@@ -122,13 +123,25 @@ def search_command(
     typer.echo(f"run folder: {out}")
 
 
+EXPORT_FORMATS = ("torchscript", "onnx")
+
+
 @app.command("export")
 def export_command(
     spec: Path = typer.Argument(..., help="A student spec (JSON), or a result.json (then --rank picks the student)."),
-    out: Path = typer.Option(..., help="Where to write the TorchScript file."),
+    out: Path = typer.Option(..., help="Where to write the file."),
     rank: int = typer.Option(1, help="Which student of a result.json (1 = best)."),
+    format: str = typer.Option("torchscript", help=f"One of {', '.join(EXPORT_FORMATS)} (onnx: the export extra)."),
 ) -> None:
-    """Build a found student and save it as TorchScript (usable as a teacher spec or in any PyTorch program)."""
+    """Build a found student and save it as TorchScript (usable as a teacher spec or in any PyTorch program) or
+    ONNX (dynamic batch and resolution, for onnxruntime and deployment tools)."""
+    if format not in EXPORT_FORMATS:
+        raise DiswotError(f"unknown export format {format!r}; valid: {', '.join(EXPORT_FORMATS)}")
     student = read_student_spec(spec, rank)
-    torch.jit.save(script_student(student), str(out))
+    if format == "onnx":
+        from diswot.onnx_export import student_to_onnx  # needs the export extra
+
+        student_to_onnx(student, out)
+    else:
+        torch.jit.save(script_student(student), str(out))
     typer.echo(f"{student.space}:{student.arch} ({student.params / 1e6:.3f}M params) -> {out}")
