@@ -162,11 +162,21 @@ def _check_scorable(model: nn.Module, path: Path, num_classes: int, image_size: 
         raise DiswotError(
             f"TorchScript teacher {path} fails on {image_size}x{image_size} images: {str(error).splitlines()[0]}"
         ) from None
-    linear = torch.nn.functional.linear(pooled, weight.float(), None if bias is None else bias.float())
-    if not isinstance(logits, torch.Tensor) or not torch.allclose(logits.float(), linear, rtol=1e-4, atol=1e-5):
-        raise DiswotError(
-            f"TorchScript teacher {path}: 'classifier' must be one Linear layer (logits = weight @ pooled + bias)"
-        )
+    not_linear = DiswotError(
+        f"TorchScript teacher {path}: 'classifier' must be one Linear layer (logits = weight @ pooled + bias)")
+    if not isinstance(logits, torch.Tensor):
+        raise not_linear
+    # Also on vectors of both signs around the pooled ones: a classifier that is linear only where the two probe
+    # images happen to land (a ReLU over logits that are all positive there) is not one Linear layer.
+    spread = torch.randn(16, in_features, generator=torch.Generator().manual_seed(1)) * pooled.abs().mean().clamp(min=1)
+    inputs = torch.cat([pooled, pooled.mean(dim=0, keepdim=True) + spread])
+    try:
+        logits = torch.cat([logits.float(), model.classifier(inputs[len(pooled):]).float()])
+    except RuntimeError:
+        raise not_linear from None
+    linear = torch.nn.functional.linear(inputs, weight.float(), None if bias is None else bias.float())
+    if not torch.allclose(logits, linear, rtol=1e-4, atol=1e-5):
+        raise not_linear
 
 
 def _load_checkpoint(model: nn.Module, path: Path) -> None:

@@ -127,7 +127,8 @@ def test_a_search_submitted_through_the_form_runs_to_its_ranked_students(browser
     open_page(browser, f"{server.url}/")
     assert by_id(browser, "jobs").is_displayed()
     open_page(browser, f"{server.url}/new")
-    for field, value in {**TINY, "evaluations": 12, "top_k": 4}.items():
+    # 16 evaluations allow the confirm stage 4 finalists (it scores no more networks than the search): all 4 shown
+    for field, value in {**TINY, "evaluations": 16, "top_k": 4}.items():
         fill(browser, field, value)
     by_id(browser, "submit-search").click()
     wait_until(lambda: "/jobs/" in browser.current_url, 30, "the job page")
@@ -137,7 +138,7 @@ def test_a_search_submitted_through_the_form_runs_to_its_ranked_students(browser
 
     result = client.result(job_id)
     job = client.get(job_id)
-    assert job["config"]["evaluations"] == 12 and job["config"]["teacher"] == "resnet8"  # what the form sent
+    assert job["config"]["evaluations"] == 16 and job["config"]["teacher"] == "resnet8"  # what the form sent
     rows = table_rows(browser, "students")
     assert [row[0] for row in rows] == ["1", "2", "3", "4"]
     assert [row[1] for row in rows] == [student["arch"] for student in result["students"]]
@@ -147,7 +148,7 @@ def test_a_search_submitted_through_the_form_runs_to_its_ranked_students(browser
     expected = [value for s in result["students"] for value in (s["confirmed_score"], s["confirmed_spread"])]
     assert confirmed == pytest.approx(expected, rel=1e-4, abs=1e-9)
     assert confirmed[::2] == sorted(confirmed[::2], reverse=True)
-    assert by_id(browser, "evaluations").text == "12 / 12"
+    assert by_id(browser, "evaluations").text == "16 / 16"
 
     # hovering the best student's point shows what it is: architecture, params, FLOPs and every proxy score
     canvas = by_id(browser, "cost-chart")
@@ -185,7 +186,7 @@ def test_a_search_submitted_through_the_form_runs_to_its_ranked_students(browser
 
     open_page(browser, f"{server.url}/")
     row = wait_until(lambda: [r for r in table_rows(browser, "jobs") if r[1] == job_id[:8]], 10, "the job's row")[0]
-    assert row[3:8] == ["resnet8", "resnet_cifar_wide", "none", "aging", "succeeded"] and "12 / 12" in row[8]
+    assert row[3:8] == ["resnet8", "resnet_cifar_wide", "none", "aging", "succeeded"] and "16 / 16" in row[8]
     assert float(row[9]) == pytest.approx(result["students"][0]["score"], rel=1e-4)
     assert console_errors(browser) == []
 

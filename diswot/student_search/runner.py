@@ -229,23 +229,32 @@ class SearchLoop:
         if not self.request.confirms:
             return {}
         finalists = self.finalists()
-        inits = range(self.request.confirm.first_new_init(self.request.scoring.inits), self.request.confirm.inits)
+        inits = {finalist.canonical: self.inits_to_score(finalist) for finalist in finalists}
         for finalist in finalists:
             if finalist.canonical not in self.confirmed:
-                for index in inits:
+                for index in inits[finalist.canonical]:
                     self.executor.submit(ScoringTask(self.space.name, finalist.canonical, 1, first_init=index))
         for done, finalist in enumerate(finalists, start=1):
             if self.should_stop is not None and self.should_stop():
                 raise SearchCancelled()
             if finalist.canonical not in self.confirmed:
-                outcomes = [self.executor.next_outcome() for _ in inits]
-                evaluation = self.confirmed_evaluation(finalist, outcomes, taken_from_search=inits.start == 1)
+                outcomes = [self.executor.next_outcome() for _ in inits[finalist.canonical]]
+                evaluation = self.confirmed_evaluation(finalist, outcomes,
+                                                       taken_from_search=inits[finalist.canonical].start == 1)
                 self.store.append(evaluation)
                 self.confirmed[finalist.canonical] = evaluation
             if self.on_progress is not None:
                 self.on_progress(SearchProgress(done, len(finalists), self.best_scores[-1],
                                                 time.perf_counter() - self.started, stage="confirm"))
         return {f.canonical: self.confirmed[f.canonical] for f in finalists}
+
+    def inits_to_score(self, finalist: Evaluation) -> range:
+        """The finalist's inits the confirm stage scores: all but init 0 when the search's evaluation is init 0's
+        alone with every proxy's score (a store filled by other means may lack them)."""
+        first = self.request.confirm.first_new_init(self.request.scoring.inits)
+        if not all(name in finalist.scores for name in self.scorer.proxy_names):
+            first = 0
+        return range(first, self.request.confirm.inits)
 
     def confirmed_evaluation(self, finalist: Evaluation, outcomes: list[ScoringOutcome],
                              taken_from_search: bool) -> Evaluation:
