@@ -9,12 +9,11 @@ evaluation top-1 so far (%).
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any, Optional
 
-from api.job_kinds import JobKind, register_job_kind
+from api.job_kinds import JobKind, register_job_kind, run_to_its_end
 from api.settings import Settings
 from api.validation import allowed_dirs, probe_source, server_files
 from diswot.devices import resolve_device
@@ -24,8 +23,6 @@ from diswot.distillation.student import read_student
 from diswot.errors import DiswotError, FieldError, in_field
 from diswot.student_search import StudentSpec
 from diswot.teachers import TORCHSCRIPT_SUFFIXES
-
-logger = logging.getLogger(__name__)
 
 DISTILL_KIND = "distill"
 # Cancel and shutdown are asked of the database at most this often while a job trains.
@@ -140,29 +137,18 @@ def run_distill_job(pool, job_id: str, config: dict[str, Any], parsed: None = No
         jobs.record_progress(job_id, done, total, max(r["eval_top1"] for r in history), seconds * (total - done))
 
     history: list[dict[str, Any]] = []
-    try:
+
+    def run() -> dict[str, Any]:
         directories = allowed_dirs({"teacher": config["teacher"] or "", "checkpoint": config["checkpoint"],
                                     "data": config["data"]}, settings)
-        result = distill(
+        return distill(
             config["student"], data=config["data"], out=run_folder(settings, job_id), teacher=config["teacher"],
             checkpoint=config["checkpoint"], num_classes=config["num_classes"],
             config=DistillConfig.from_dict(config["recipe"]), resume=True, device=config["device"],
             on_epoch=on_epoch, should_stop=should_stop, **directories,
-        )
-    except DistillStopped:
-        if jobs.cancel_requested(job_id):
-            jobs.mark_cancelled(job_id)
-        else:
-            jobs.requeue(job_id)
-        return
-    except DiswotError as error:
-        jobs.fail(job_id, str(error))
-        return
-    except Exception as error:
-        logger.exception("distillation job %s failed", job_id)
-        jobs.fail(job_id, f"internal error: {type(error).__name__}: {error}")
-        return
-    jobs.succeed(job_id, result.summary)
+        ).summary
+
+    run_to_its_end(jobs, job_id, DISTILL_KIND, run, DistillStopped)
 
 
 def run_folder(settings: Settings, job_id: str) -> Path:

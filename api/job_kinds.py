@@ -4,13 +4,18 @@ kind is one module that registers a `JobKind`, imported below, plus its router."
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from diswot.errors import DiswotError
 from search_spaces.registry import Registry
 
 if TYPE_CHECKING:
+    from api.jobs import JobRepository
     from api.worker import SearchWorkerPool
+
+logger = logging.getLogger(__name__)
 
 SEARCH_KIND = "search"
 
@@ -33,6 +38,29 @@ def register_job_kind(kind: JobKind) -> JobKind:
 
 def kind_of(config: dict[str, Any]) -> str:
     return config.get("kind", SEARCH_KIND)
+
+
+def run_to_its_end(jobs: "JobRepository", job_id: str, kind: str, run: Callable[[], dict[str, Any]],
+                   stopped: type[BaseException]) -> None:
+    """Run a claimed job (`run` returns its result) and record how it ended: succeeded with the result; `stopped`
+    (raised when it was asked to stop) cancelled if a cancel was asked, else queued again to resume at the next
+    start (a shutdown); failed with the message of a DiswotError; failed as an internal error, logged, otherwise."""
+    try:
+        result = run()
+    except stopped:
+        if jobs.cancel_requested(job_id):
+            jobs.mark_cancelled(job_id)
+        else:
+            jobs.requeue(job_id)
+        return
+    except DiswotError as error:
+        jobs.fail(job_id, str(error))
+        return
+    except Exception as error:
+        logger.exception("%s job %s failed", kind, job_id)
+        jobs.fail(job_id, f"internal error: {type(error).__name__}: {error}")
+        return
+    jobs.succeed(job_id, result)
 
 
 from api import distill_jobs, search_jobs  # noqa: E402,F401  (registration)

@@ -6,53 +6,37 @@ process accepted runs the request parsed at submission; a job queued before a re
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any, Optional
 
-from api.job_kinds import SEARCH_KIND, JobKind, register_job_kind
+from api.job_kinds import SEARCH_KIND, JobKind, register_job_kind, run_to_its_end
 from api.jobs import JobRepository
 from api.store import SqlCalibrationCache, SqlEvaluationStore
 from api.validation import search_request
-from diswot.errors import DiswotError
 from diswot.student_search import SearchCancelled, SearchProgress, SearchRequest, search
-
-logger = logging.getLogger(__name__)
 
 # Progress is written at most this often: pollers see it move, the database is not written per candidate.
 PROGRESS_INTERVAL_S = 0.25
 
 
 def run_search_job(pool, job_id: str, config: dict[str, Any], parsed: Optional[SearchRequest]) -> None:
-    jobs = pool.jobs
-    progress = ProgressWriter(jobs, job_id)
-    try:
+    progress = ProgressWriter(pool.jobs, job_id)
+
+    def run() -> dict[str, Any]:
         try:
             request = parsed if parsed is not None else search_request(config, pool.settings)
-            result = search(
+            return search(
                 request,
                 store=SqlEvaluationStore(pool.database, job_id),
                 executor=pool.warm_executor(request.execution.executor),
                 on_progress=progress,
-                should_stop=lambda: pool.stopping.is_set() or jobs.cancel_requested(job_id),
+                should_stop=lambda: pool.stopping.is_set() or pool.jobs.cancel_requested(job_id),
                 calibration_cache=SqlCalibrationCache(pool.database),
-            )
+            ).to_dict()
         finally:
             progress.flush()  # the last progress, however the run ends (written while the job is still running)
-    except SearchCancelled:
-        if jobs.cancel_requested(job_id):
-            jobs.mark_cancelled(job_id)
-        else:
-            jobs.requeue(job_id)
-        return
-    except DiswotError as error:
-        jobs.fail(job_id, str(error))
-        return
-    except Exception as error:
-        logger.exception("job %s failed", job_id)
-        jobs.fail(job_id, f"internal error: {type(error).__name__}: {error}")
-        return
-    jobs.succeed(job_id, result.to_dict())
+
+    run_to_its_end(pool.jobs, job_id, SEARCH_KIND, run, SearchCancelled)
 
 
 class ProgressWriter:

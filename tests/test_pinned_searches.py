@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import diswot
-from diswot.student_search import MemoryStore
+from search_testing import StopAfter
 
 PINNED = Path(__file__).with_name("data") / "pinned_searches.json"
 SMALL = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3,
@@ -30,19 +30,6 @@ SEARCHES = {
                      confirm_top=4, confirm_inits=3, concurrency=2),
 }
 RESUMED = dict(SMALL, strategy="aging", evaluations=14, max_params="0.6M")
-
-
-class StopAfter(MemoryStore):
-    """A store that raises after n appends: a run killed mid-search."""
-
-    def __init__(self, n):
-        super().__init__()
-        self.n = n
-
-    def append(self, evaluation):
-        super().append(evaluation)
-        if len(self.evaluations) == self.n:
-            raise KeyboardInterrupt
 
 
 def resumed_search() -> diswot.SearchResult:

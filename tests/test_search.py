@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import diswot
+from search_testing import StopAfter
 from diswot import DiswotError, SearchRequest, StudentSpec, build_student
 from diswot.student_search import JsonlStore, MemoryStore
 from diswot.student_search.result import hypervolume, pareto_front
@@ -35,19 +36,6 @@ def test_same_seed_same_result(strategy):
     assert [e.canonical for e in first.history] == [e.canonical for e in again.history]
     assert [e.canonical for e in first.history] != [e.canonical for e in other.history]
     assert first.evaluations == 20 and len({e.canonical for e in first.history}) == len(first.history)
-
-
-class StopAfter(MemoryStore):
-    """A store that raises after n appends: a run killed mid-search (everything before is stored)."""
-
-    def __init__(self, n):
-        super().__init__()
-        self.n = n
-
-    def append(self, evaluation):
-        super().append(evaluation)
-        if len(self.evaluations) == self.n:
-            raise KeyboardInterrupt
 
 
 @pytest.mark.parametrize("strategy", ["aging", "nsga2"])
