@@ -95,3 +95,8 @@ def test_a_parsed_request_is_taken_as_it_is():
 
     with pytest.raises(TypeError, match="not both"):
         diswot.search(request, evaluations=5)
+
+
+def test_proxies_may_be_one_comma_separated_string_as_before():
+    request = SearchRequest.parse({**SMALL, "proxies": "diswot, params"})
+    assert request.scoring.proxies == ("diswot", "params")

@@ -201,8 +201,11 @@ def scoring_setup_of(values: Mapping[str, Any], allowed_teacher_dir: Optional[st
                               image_size=values["image_size"], seed=values["seed"])
     except DiswotError as error:
         raise FieldError("data", str(error)) from None
+    proxies = values["proxies"]
+    if isinstance(proxies, str):  # "diswot, params", as a batch file or a form may write it
+        proxies = [name.strip() for name in proxies.split(",") if name.strip()]
     return ScoringSetup(
-        teacher=values["teacher"], num_classes=values["num_classes"], probe=probe, proxies=values["proxies"],
+        teacher=values["teacher"], num_classes=values["num_classes"], probe=probe, proxies=proxies,
         seed=values["seed"], init=values["init"], inits=values["inits"], shared_init=values["shared_init"],
         device=values["device"], checkpoint=values["checkpoint"], allowed_teacher_dir=allowed_teacher_dir,
         allowed_data_dir=allowed_data_dir,
