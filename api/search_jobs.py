@@ -1,8 +1,8 @@
 """Search jobs: a search request run on this server's executor (`DISWOT_EXECUTOR`, `DISWOT_WORKERS_PER_JOB`,
 `DISWOT_RAY_ADDRESS`; each job thread keeps its workers warm for its next job), its evaluations stored as they
-are told, its progress written to the job. A job this
-process accepted runs the request parsed at submission; a job queued before a restart parses its stored config
-(with this server's settings now: its files are resolved in today's directories)."""
+are told, its progress written to the job. A job this process accepted runs the request parsed at submission;
+a job queued before a restart parses its stored config (with this server's settings now: its files are resolved
+in today's directories)."""
 
 from __future__ import annotations
 

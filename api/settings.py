@@ -12,6 +12,8 @@ from typing import Literal, Optional
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from diswot.executors.spec import ExecutorSpec
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISWOT_", extra="ignore")
@@ -68,6 +70,11 @@ class Settings(BaseSettings):
     def empty_is_unset(cls, value):
         # `DISWOT_API_KEY=` in a compose file or shell means "no key", not "the empty key".
         return None if value == "" else value
+
+    def executor_spec(self, device: str = "auto") -> ExecutorSpec:
+        """Where this server scores a job on `device`: `executor`, `workers_per_job`, `ray_address`."""
+        return ExecutorSpec.parse(self.executor, self.workers_per_job,
+                                  self.ray_address if self.executor == "ray" else None, device=device)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -16,7 +16,6 @@ from typing import Any, Optional
 from api.settings import Settings
 from diswot.calibration import calibration_reference
 from diswot.errors import DiswotError, FieldError
-from diswot.executors import ExecutorSpec
 from diswot.file_access import resolve_inside
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.proxies import PROXIES, resolve_proxy_name
@@ -32,10 +31,8 @@ def search_request(values: dict[str, Any], settings: Settings) -> SearchRequest:
     files resolved to absolute paths and read only from this server's directories, scored on this server's
     executor; a `concurrency` the request leaves unset is that executor's default (stored with the job: a resumed
     job keeps it)."""
-    executor = ExecutorSpec.parse(settings.executor, settings.workers_per_job,
-                                  settings.ray_address if settings.executor == "ray" else None,
-                                  device=values.get("device", "auto"))
-    request = SearchRequest.parse({**values, **server_files(values, settings)}, executor=executor,
+    request = SearchRequest.parse({**values, **server_files(values, settings)},
+                                  executor=settings.executor_spec(values.get("device", "auto")),
                                   **allowed_dirs(values, settings))
     space = request.search_space
     if request.strategy.evaluation_limit is None and space.size() > settings.max_evaluations:

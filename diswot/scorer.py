@@ -63,6 +63,7 @@ class Scorer:
         self.calibrations: dict[tuple[str, str], Calibration] = dict(setup.calibrations)
         # How each calibration got here: "shipped" with the setup, "reused" from the cache, or "measured".
         self.calibration_sources: dict[tuple[str, str], str] = {key: "shipped" for key in setup.calibrations}
+        self._cache_keys: dict[tuple[str, str], str] = {}
 
     @property
     def proxy_names(self) -> list[str]:
@@ -91,7 +92,7 @@ class Scorer:
         """Take `proxy`'s calibration on `space` from the calibration cache; False when it has none."""
         if self.calibration_cache is None:
             return False
-        found = self.calibration_cache.load(calibration_key(self, space.name, proxy))
+        found = self.calibration_cache.load(self.cache_key(space, proxy))
         if found is None:
             return False
         self.calibrations[(space.name, proxy.name)] = found
@@ -103,7 +104,15 @@ class Scorer:
         self.calibrations[(space.name, proxy.name)] = calibration
         self.calibration_sources[(space.name, proxy.name)] = "measured"
         if self.calibration_cache is not None:
-            self.calibration_cache.store(calibration_key(self, space.name, proxy), calibration)
+            self.calibration_cache.store(self.cache_key(space, proxy), calibration)
+
+    def cache_key(self, space: SearchSpace, proxy: Proxy) -> str:
+        """`proxy`'s calibration key on `space`, hashed once per scorer (it reads every teacher weight): a missed
+        lookup and the store that follows share it."""
+        key = (space.name, proxy.name)
+        if key not in self._cache_keys:
+            self._cache_keys[key] = calibration_key(self, space.name, proxy)
+        return self._cache_keys[key]
 
     def candidate(self, space: SearchSpace, arch: Any) -> CandidateContext:
         """The candidate for an arch object or its string; its network is built when first needed."""

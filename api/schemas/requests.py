@@ -14,7 +14,6 @@ from pydantic_core import PydanticCustomError
 
 from api.settings import Settings
 from diswot.devices import DEVICE_CHOICES
-from diswot.executors import ExecutorSpec
 from diswot.initialisation import INIT_SCHEMES
 from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY, PROXIES
 from diswot.student_search.budget import COUNT_FORM, MAX_COUNT
@@ -176,15 +175,10 @@ def search_request_model(settings: Settings) -> type[BaseModel]:
             Optional[int],
             Field(None, ge=1, le=settings.max_concurrency,
                   description=f"Candidates in flight; the result depends on it (default here: "
-                  f"{server_concurrency(settings)}, this server's executor's "
+                  f"{settings.executor_spec().default_concurrency}, this server's executor's "
                   f"default; at most {settings.max_concurrency})."),
         ),
     )
-
-
-def server_concurrency(settings: Settings) -> int:
-    """The concurrency a search on this server gets unless it says (its executor's default)."""
-    return ExecutorSpec.parse(settings.executor, settings.workers_per_job, device="cpu").default_concurrency
 
 
 def score_request_model(settings: Settings) -> type[BaseModel]:

@@ -106,7 +106,7 @@ class SearchRequest:
     @classmethod
     def parse(cls, values: Mapping[str, Any], *, executor: Optional[ExecutorSpec] = None,
               allowed_teacher_dir: Optional[str] = None, allowed_data_dir: Optional[str] = None) -> "SearchRequest":
-        """The request of a flat mapping of fields (`flat_defaults()` lists them), checked as a whole.
+        """The request of a flat mapping of fields (`FLAT_DEFAULTS` lists them), checked as a whole.
         `executor`: where to score (default in-process); a `concurrency` left unset is its default. Files are read
         only from inside `allowed_teacher_dir` / `allowed_data_dir` when they are set."""
         unknown = sorted(set(values) - set(FLAT_DEFAULTS))
