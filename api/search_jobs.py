@@ -32,6 +32,7 @@ def run_search_job(pool, job_id: str, config: dict[str, Any], parsed: Optional[S
                 on_progress=progress,
                 should_stop=lambda: pool.stopping.is_set() or pool.jobs.cancel_requested(job_id),
                 calibration_cache=SqlCalibrationCache(pool.database),
+                latency_cache=pool.settings.latency_cache,
             ).to_dict()
         finally:
             progress.flush()  # the last progress, however the run ends (written while the job is still running)

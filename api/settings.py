@@ -12,7 +12,9 @@ from typing import Literal, Optional
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from diswot.calibration_cache import cache_root
 from diswot.executors.spec import ExecutorSpec
+from diswot.latency import LATENCY_CACHE_FILE
 
 
 class Settings(BaseSettings):
@@ -36,7 +38,7 @@ class Settings(BaseSettings):
 
     max_evaluations: int = Field(5000, ge=1, description="Upper bound of evaluations and of population.")
     max_batch_size: int = Field(256, ge=2)
-    max_image_size: int = Field(64, ge=8)
+    max_image_size: int = Field(224, ge=8, description="Largest probe and latency resolution (ImageNet's 224 px).")
     max_num_classes: int = Field(1000, ge=2)
     max_top_k: int = Field(100, ge=1)
     max_inits: int = Field(8, ge=1, description="Most random inits a request may average per candidate.")
@@ -60,12 +62,16 @@ class Settings(BaseSettings):
         description="The only directory TorchScript teachers and checkpoints "
         "are read from over the API; unset: file teachers are refused.",
     )
+    latency_cache: Optional[Path] = Field(
+        default_factory=lambda: cache_root() / LATENCY_CACHE_FILE,
+        description="File of latency timings on this machine, shared by its jobs (unset: timed per job).",
+    )
     data_dir: Optional[Path] = Field(
         None,
         description="The only directory probe data files are read from over the API; unset: only synthetic probe data.",
     )
 
-    @field_validator("api_key", "database_url", "teacher_dir", "data_dir", "ray_address", mode="before")
+    @field_validator("api_key", "database_url", "teacher_dir", "data_dir", "ray_address", "latency_cache", mode="before")
     @classmethod
     def empty_is_unset(cls, value):
         # `DISWOT_API_KEY=` in a compose file or shell means "no key", not "the empty key".

@@ -20,6 +20,7 @@ from diswot.file_access import resolve_inside
 from diswot.probe_data import ProbeDataSpec, load_probe_batch
 from diswot.proxies import PROXIES, resolve_proxy_name
 from diswot.student_search import SearchRequest
+from diswot.student_search.request import with_space_resolution
 from diswot.teachers import TORCHSCRIPT_SUFFIXES, load_teacher
 from search_spaces import get_space
 
@@ -31,6 +32,7 @@ def search_request(values: dict[str, Any], settings: Settings) -> SearchRequest:
     files resolved to absolute paths and read only from this server's directories, scored on this server's
     executor; a `concurrency` the request leaves unset is that executor's default (stored with the job: a resumed
     job keeps it)."""
+    values = with_space_resolution(values)
     request = SearchRequest.parse({**values, **server_files(values, settings)},
                                   executor=settings.executor_spec(values.get("device", "auto")),
                                   **allowed_dirs(values, settings))

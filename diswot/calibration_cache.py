@@ -38,6 +38,11 @@ if TYPE_CHECKING:
 CACHE_DIR_VARIABLE = "DISWOT_CACHE_DIR"
 
 
+def cache_root() -> Path:
+    """`$DISWOT_CACHE_DIR`, else the user's cache folder (e.g. ~/.cache/diswot): calibrations and latency timings."""
+    return Path(os.environ.get(CACHE_DIR_VARIABLE) or platformdirs.user_cache_dir("diswot"))
+
+
 class CalibrationCache(abc.ABC):
     @abc.abstractmethod
     def load(self, key: str) -> Optional[Calibration]:
@@ -57,8 +62,7 @@ class FileCalibrationCache(CalibrationCache):
     @classmethod
     def default(cls) -> "FileCalibrationCache":
         """`$DISWOT_CACHE_DIR/calibrations`, else the user's cache folder (e.g. ~/.cache/diswot/calibrations)."""
-        root = os.environ.get(CACHE_DIR_VARIABLE) or platformdirs.user_cache_dir("diswot")
-        return cls(Path(root) / "calibrations")
+        return cls(cache_root() / "calibrations")
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.json"

@@ -111,6 +111,9 @@ class CandidateContext:
         return self.scorer.cost_of(self)
 
     def measure_cost(self) -> Cost:
+        """Params and FLOPs at the resolution the space's networks are made for (what a student is deployed at,
+        224 px for the ImageNet spaces), whatever the probe's: a FLOP budget means the same at any probe size."""
+        size = self.space.default_image_size
         if self.space.analytic_cost:
-            return self.space.cost(self.space.parse(self.canonical), self.scorer.num_classes, self.scorer.image_size)
-        return measure_cost(self.network, self.scorer.image_size)
+            return self.space.cost(self.space.parse(self.canonical), self.scorer.num_classes, size)
+        return measure_cost(self.network, size)

@@ -158,10 +158,16 @@ def test_materialised_units_hold_ordinary_numbers():
     assert torch.equal(unit.bn1.running_var, torch.ones_like(unit.bn1.running_var))
 
 
-def test_a_space_without_units_is_refused():
+def test_a_space_without_units_is_measured_whole(monkeypatch):
+    measured = []
+    monkeypatch.setattr(measured_module, "measure_network_latency",
+                        lambda net, setting: measured.append(type(net).__name__) or 0.004)
     space = get_space("nb201")
+    table = LatencyTable(LatencySetting(image_size=32))
+    assert table.predict(space, space.sample(random.Random(0))) == 0.004
+    assert measured == ["TinyNetwork"] and table.timings == 0  # the whole network, no unit timed
     with pytest.raises(DiswotError, match="cannot be cut into blocks"):
-        LatencyTable(LatencySetting(image_size=32)).predict(space, space.sample(random.Random(0)))
+        table.summed(space, space.sample(random.Random(0)))
 
 
 def test_a_real_prediction_and_measurement_run_end_to_end(tmp_path):

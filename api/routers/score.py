@@ -20,7 +20,7 @@ from api.settings import Settings
 from api.store import SqlCalibrationCache
 from api.validation import allowed_dirs, check_score_work, server_files
 from diswot.scoring import ScoringCancelled, score
-from diswot.student_search.request import scoring_setup_of
+from diswot.student_search.request import scoring_setup_of, with_space_resolution
 
 # nginx's status for a request whose client left before the answer: only the server's access log sees it.
 CLIENT_CLOSED_REQUEST = 499
@@ -46,7 +46,7 @@ def score_router(settings: Settings) -> APIRouter:
         architectures, and archs x inits x batch_size x image_size^2 at most the server's `max_score_pixels`
         (a 422 names the limit). It stops between two candidates if the client disconnects.
         """
-        values = body.model_dump()
+        values = with_space_resolution(body.model_dump())
         check_score_work(values, settings)
 
         def client_left() -> bool:  # asked on the worker thread, answered by the event loop

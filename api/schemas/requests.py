@@ -114,7 +114,9 @@ def probe_fields(settings: Settings) -> dict[str, Any]:
             ),
         ),
         batch_size=(int, bounded("batch_size", 2, settings.max_batch_size, "Probe batch size")),
-        image_size=(int, bounded("image_size", 8, settings.max_image_size, "Probe image resolution")),
+        image_size=(Optional[int], Field(None, ge=8, le=settings.max_image_size, description=(
+            f"Probe image resolution (default: the space's, 32 px for CIFAR spaces, 224 for ImageNet ones; at most "
+            f"{settings.max_image_size} here)."))),
         seed=(
             int,
             Field(SEARCH_DEFAULTS["seed"], ge=0, le=SEED_LIMIT, description="Seed of the probe batch and every init."),
@@ -158,6 +160,17 @@ def search_request_model(settings: Settings) -> type[BaseModel]:
         min_params=(Optional[Count], Field(None, description="e.g. 100000 or '100k'.")),
         max_params=(Optional[Count], Field(None, description="e.g. 500000 or '0.5M'.")),
         max_flops=(Optional[Count], Field(None, description="e.g. '40M'.")),
+        max_latency=(Optional[Union[float, Annotated[str, Field(max_length=COUNT_TEXT_LENGTH, pattern=TEXT_PATTERN)]]],
+                     Field(None, description="Seconds per forward pass a student may take: '5ms', '0.005s', or a "
+                           "number of milliseconds; predicted from a per-block table on this server's machine.")),
+        latency_device=(Name, Field(SEARCH_DEFAULTS["latency_device"], description="cpu or cuda: where latency is "
+                                    "measured (this server's).")),
+        latency_threads=(Optional[int], Field(SEARCH_DEFAULTS["latency_threads"], ge=1, le=256,
+                                              description="CPU threads latency is measured with.")),
+        latency_batch=(int, bounded("latency_batch", 1, settings.max_batch_size, "Batch latency is measured at")),
+        latency_image_size=(Optional[int], Field(None, ge=8, le=settings.max_image_size,
+                                                 description="Resolution latency is measured at (default: the "
+                                                 "space's).")),
         search_seed=(
             Optional[int],
             Field(None, ge=0, le=SEED_LIMIT, description="Seed of the strategy's choices (default: seed)."),

@@ -12,7 +12,7 @@ import typer
 from diswot.cli.app import app
 from diswot.cli.executor_options import ExecutorOption, GpusPerWorkerOption, RayAddressOption, WorkersOption
 from diswot.cli.progress import search_progress_bar
-from diswot.cli.scoring_options import CacheDirOption, NoCacheOption, calibration_cache_of
+from diswot.cli.scoring_options import CacheDirOption, NoCacheOption, calibration_cache_of, latency_cache_of
 from diswot.errors import integer_field
 from diswot.executors import ExecutorSpec
 from diswot.student_search.batch import load_batch
@@ -55,10 +55,11 @@ def batch_command(
                                               f"[{position}/{len(entries)}] {entry.name}")
             with bar:
                 result = search_in_folder(request, out / entry.name, on_progress=update, executor=scoring,
-                                          calibration_cache=cache)
+                                          calibration_cache=cache,
+                                          latency_cache=latency_cache_of(cache_dir, no_cache))
             best = result.students[0]
             rows.append([entry.name, request.scoring.teacher, request.space, request.strategy.name,
-                         request.budget.describe(), result.evaluations, f"{result.seconds:.1f}", f"{best.score:.6g}",
+                         request.describe_budget(), result.evaluations, f"{result.seconds:.1f}", f"{best.score:.6g}",
                          best.arch, best.params, best.flops])
     with open(out / "summary.csv", "w", newline="") as handle:
         writer = csv.writer(handle)

@@ -12,8 +12,9 @@ from typing import Annotated, List, Optional
 import typer
 
 
-from diswot.calibration_cache import CACHE_DIR_VARIABLE, FileCalibrationCache
+from diswot.calibration_cache import CACHE_DIR_VARIABLE, FileCalibrationCache, cache_root
 from diswot.devices import DEVICE_CHOICES
+from diswot.latency import LATENCY_CACHE_FILE
 from diswot.proxies import DEFAULT_ALIAS, DEFAULT_PROXY
 from diswot.student_search.request import FLAT_DEFAULTS
 
@@ -42,12 +43,21 @@ SharedInitOption = Annotated[
 ]
 DeviceOption = Annotated[str, typer.Option(help=f"One of {', '.join(DEVICE_CHOICES)}, or cuda:N.")]
 CacheDirOption = Annotated[Optional[Path], typer.Option(
-    envvar=CACHE_DIR_VARIABLE, help="Where calibrations are kept and reused (its `calibrations` folder; default: the "
-    "user's cache folder, e.g. ~/.cache/diswot).")]
-NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Measure calibrations afresh and keep none.")]
+    envvar=CACHE_DIR_VARIABLE, help="Where calibrations and latency timings are kept and reused (its `calibrations` "
+    "folder and `latency.json`; default: the user's cache folder, e.g. ~/.cache/diswot).")]
+NoCacheOption = Annotated[bool, typer.Option(
+    "--no-cache", help="Measure calibrations (and latencies) afresh and keep none.")]
 
 
 def calibration_cache_of(cache_dir: Optional[Path], no_cache: bool) -> Optional[FileCalibrationCache]:
     if no_cache:
         return None
     return FileCalibrationCache.default() if cache_dir is None else FileCalibrationCache(cache_dir / "calibrations")
+
+
+def latency_cache_of(cache_dir: Optional[Path], no_cache: bool) -> Optional[Path]:
+    """The file of latency timings (`latency.json` beside the calibrations), so a candidate is timed once per
+    device and setting across searches."""
+    if no_cache:
+        return None
+    return (cache_root() if cache_dir is None else cache_dir) / LATENCY_CACHE_FILE

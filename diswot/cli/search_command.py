@@ -34,6 +34,7 @@ from diswot.cli.scoring_options import (
     SharedInitOption,
     TeacherOption,
     calibration_cache_of,
+    latency_cache_of,
 )
 from diswot.errors import DiswotError
 from diswot.executors import ExecutorSpec
@@ -44,19 +45,23 @@ from diswot.student_search.strategies import STRATEGIES
 
 
 def print_ranking(result: SearchResult, limit: int = 10) -> None:
+    """The ranked students; with their measured latency where the search timed its candidates."""
     typer.echo(f"{result.evaluations} candidates scored in {result.seconds:.1f} s ({result.stop_reason})")
     confirmed = any(s.confirmed_score is not None for s in result.students)
     header = f"{'confirmed (mean +- sd)':>24}  " if confirmed else ""
-    typer.echo(f"{'rank':>4}  {'score':>10}  {header}{'params':>8}  {'FLOPs':>8}  arch")
+    timed = any(s.latency is not None for s in result.students)
+    latency_header = f"{'latency':>10}  " if timed else ""
+    typer.echo(f"{'rank':>4}  {'score':>10}  {header}{'params':>8}  {'FLOPs':>8}  {latency_header}arch")
     for student in result.students[:limit]:
         check = ""
         if confirmed:
             check = ("-" if student.confirmed_score is None
                      else f"{student.confirmed_score:.5g} +- {student.confirmed_spread:.2g}")
             check = f"{check:>24}  "
+        latency = f"{student.measured_latency * 1e3:>8.2f}ms  " if timed else ""
         typer.echo(
             f"{student.rank:>4}  {student.score:>10.5g}  {check}{student.params / 1e6:>7.3f}M  "
-            f"{student.flops / 1e6:>7.1f}M  {student.arch}"
+            f"{student.flops / 1e6:>7.1f}M  {latency}{student.arch}"
         )
 
 
@@ -71,15 +76,25 @@ def search_command(
         int, typer.Option(help="Distinct candidates to score (exhaustive scores all).")] = DEFAULTS["evaluations"],
     population: int = DEFAULTS["population"],
     sample_size: Annotated[int, typer.Option(help="Aging evolution's tournament sample.")] = DEFAULTS["sample_size"],
-    objective: Annotated[
-        str, typer.Option(help="Cost axis of NSGA-II and the Pareto front: params or flops.")] = DEFAULTS["objective"],
+    objective: Annotated[str, typer.Option(
+        help="Cost axis of NSGA-II and the Pareto front: params, flops or latency.")] = DEFAULTS["objective"],
     proxy: ProxyOption = [DEFAULT_ALIAS],
     min_params: Annotated[Optional[str], typer.Option(help="e.g. 100k")] = None,
     max_params: Annotated[Optional[str], typer.Option(help="e.g. 0.5M")] = None,
     max_flops: Annotated[Optional[str], typer.Option(help="e.g. 40M")] = None,
+    max_latency: Annotated[Optional[str], typer.Option(
+        help="e.g. 5ms: seconds per forward pass, predicted from a per-block table, measured as --latency-* say."
+    )] = None,
+    latency_device: Annotated[str, typer.Option(help="cpu (this machine's) or cuda.")] = DEFAULTS["latency_device"],
+    latency_threads: Annotated[int, typer.Option(help="CPU threads latency is measured with.")] = DEFAULTS[
+        "latency_threads"],
+    latency_batch: Annotated[int, typer.Option(help="Batch size latency is measured at.")] = DEFAULTS["latency_batch"],
+    latency_image_size: Annotated[Optional[int], typer.Option(
+        help="Resolution latency is measured at (default: the space's, 224 for the ImageNet spaces).")] = None,
     data: DataOption = DEFAULTS["data"],
     batch_size: BatchSizeOption = DEFAULTS["batch_size"],
-    image_size: ImageSizeOption = DEFAULTS["image_size"],
+    image_size: Annotated[Optional[int], typer.Option(
+        help="Probe image resolution (default: the space's, 224 for the ImageNet spaces).")] = None,
     seed: SeedOption = DEFAULTS["seed"],
     search_seed: Annotated[
         Optional[int], typer.Option(help="Seed of the strategy's choices (default: --seed).")] = None,
@@ -108,7 +123,9 @@ def search_command(
         dict(
             teacher=teacher, space=space, num_classes=num_classes, strategy=strategy, evaluations=evaluations,
             population=population, sample_size=sample_size, objective=objective, proxies=list(proxy),
-            min_params=min_params, max_params=max_params, max_flops=max_flops, data=data, batch_size=batch_size,
+            min_params=min_params, max_params=max_params, max_flops=max_flops, max_latency=max_latency,
+            latency_device=latency_device, latency_threads=latency_threads, latency_batch=latency_batch,
+            latency_image_size=latency_image_size, data=data, batch_size=batch_size,
             image_size=image_size, seed=seed, search_seed=search_seed, init=init, inits=inits, shared_init=shared_init,
             device=device, checkpoint=checkpoint, top_k=top_k, confirm_top=confirm_top, confirm_inits=confirm_inits,
             concurrency=concurrency,
@@ -118,7 +135,8 @@ def search_command(
     bar, update = search_progress_bar(request.strategy.evaluation_limit, "search")
     with bar:
         result = search_in_folder(request, out, on_progress=update,
-                                  calibration_cache=calibration_cache_of(cache_dir, no_cache))
+                                  calibration_cache=calibration_cache_of(cache_dir, no_cache),
+                                  latency_cache=latency_cache_of(cache_dir, no_cache))
     print_ranking(result)
     typer.echo(f"run folder: {out}")
 

@@ -5,10 +5,11 @@ For a latency budget: `LatencyTable(setting).predict(space, arch)` rejects candi
 """
 
 from diswot.latency.measured import MeasuredLatency
+from diswot.latency.store import LATENCY_CACHE_FILE
 from diswot.latency.measurement import LatencySetting, device_fingerprint, measure_latency, measure_network_latency
 from diswot.latency.table import LatencyTable
 
 __all__ = [
-    "LatencySetting", "LatencyTable", "MeasuredLatency", "device_fingerprint", "measure_latency",
+    "LATENCY_CACHE_FILE", "LatencySetting", "LatencyTable", "MeasuredLatency", "device_fingerprint", "measure_latency",
     "measure_network_latency",
 ]

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from diswot.errors import DiswotError
 
+# The name of a cache folder's latency file (beside its `calibrations` folder, `diswot.calibration_cache`).
+LATENCY_CACHE_FILE = "latency.json"
+
 
 class LatencyStore:
     def __init__(self, path: str | Path | None = None):

@@ -16,6 +16,7 @@ reports the error that remains.
 from __future__ import annotations
 
 import copy
+import functools
 import random
 import statistics
 from pathlib import Path
@@ -28,7 +29,7 @@ from diswot.errors import DiswotError
 from diswot.latency.measured import LATENCY_CLASSES, MeasuredLatency
 from diswot.latency.measurement import LatencySetting, measure_latency
 from diswot.latency.store import LatencyStore
-from search_spaces import SearchSpace
+from search_spaces import SearchSpace, get_space
 
 
 CALIBRATION_SAMPLES = 4
@@ -45,6 +46,10 @@ class LatencyTable:
         self.timings = 0  # units timed by this table (the rest came from its file)
 
     def predict(self, space: SearchSpace, arch: Any) -> float:
+        """Seconds per forward pass of `arch`: its units' sum, scaled; a network that cannot be cut into units
+        (the CIFAR spaces', small enough to time whole) is measured whole, once per setting."""
+        if not cut_into_units(space):
+            return self.measured.seconds(space, arch)
         return self.scale(space) * self.summed(space, arch)
 
     def scale(self, space: SearchSpace) -> float:
@@ -61,10 +66,10 @@ class LatencyTable:
 
     def summed(self, space: SearchSpace, arch: Any) -> float:
         """Seconds per forward pass of `arch`, as the plain sum of its units' tabled latencies."""
+        if not cut_into_units(space):
+            raise DiswotError(f"{space.name} networks cannot be cut into blocks for a latency table; measure instead")
         with torch.device("meta"):
             network = space.build(arch, LATENCY_CLASSES).eval()  # as measured: BN on running statistics
-        if not hasattr(network, "latency_units"):
-            raise DiswotError(f"{space.name} networks cannot be cut into blocks for a latency table; measure instead")
         shape = (self.setting.batch_size, 3, self.setting.image_size, self.setting.image_size)
         features = torch.empty(shape, device="meta")
         total = 0.0
@@ -82,6 +87,18 @@ class LatencyTable:
             self.store.put(key, cached)
             self.timings += 1
         return cached
+
+
+@functools.cache
+def _cut_into_units(space_name: str) -> bool:
+    space = get_space(space_name)
+    with torch.device("meta"):
+        return hasattr(space.build(space.extreme_archs()[0], LATENCY_CLASSES), "latency_units")
+
+
+def cut_into_units(space: SearchSpace) -> bool:
+    """Whether the space's networks list their latency units (`latency_units()`)."""
+    return _cut_into_units(space.name)
 
 
 def materialised(unit: nn.Module) -> nn.Module:

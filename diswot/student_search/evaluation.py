@@ -29,6 +29,7 @@ class Evaluation:
     stage: str = "search"  # or "confirm"
     score_spread: float = 0.0
     failure: Optional[str] = None  # why it could not be scored (then `score` is -inf, the worst)
+    latency: Optional[float] = None  # predicted seconds per forward pass, where the search times candidates
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

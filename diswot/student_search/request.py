@@ -23,13 +23,14 @@ from typing import Any, Mapping, Optional
 
 from diswot.errors import DiswotError, FieldError, in_field, integer_field
 from diswot.executors.spec import ExecutorSpec
+from diswot.latency.budget import LatencyBudget
 from diswot.probe_data import ProbeDataSpec
 from diswot.scoring_setup import ScoringSetup
 from diswot.student_search.budget import Budget
 from diswot.student_search.strategies import STRATEGIES, Strategy, get_strategy
-from search_spaces import SearchSpace, get_space
+from search_spaces import SPACES, SearchSpace, get_space
 
-OBJECTIVES = ("params", "flops")
+OBJECTIVES = ("params", "flops", "latency")
 DEFAULT_TOP_K = 10
 
 
@@ -97,10 +98,11 @@ class SearchRequest:
     space: str
     scoring: ScoringSetup
     budget: Budget = field(default_factory=Budget)
+    latency: LatencyBudget = field(default_factory=LatencyBudget)
     strategy: StrategyChoice = field(default_factory=StrategyChoice)
     confirm: ConfirmStage = field(default_factory=ConfirmStage)
     execution: Execution = field(default_factory=Execution)
-    objective: str = "params"  # the cost axis of NSGA-II and of the Pareto front
+    objective: str = "params"  # the cost axis of NSGA-II and of the Pareto front: params, flops or latency
     top_k: Optional[int] = None  # students in the result; None: every candidate for exhaustive, else DEFAULT_TOP_K
 
     @classmethod
@@ -115,8 +117,9 @@ class SearchRequest:
         missing = [name for name in ("teacher", "space") if name not in values]
         if missing:
             raise FieldError(missing[0], "is required")
-        given = {**FLAT_DEFAULTS, **values}
+        given = with_space_resolution({**FLAT_DEFAULTS, **values})
         in_field("space", lambda: get_space(given["space"]))
+        space = get_space(given["space"])
         in_field("strategy", lambda: get_strategy(given["strategy"]))
         strategy_class = get_strategy(given["strategy"])
         if given["objective"] not in OBJECTIVES:
@@ -137,6 +140,8 @@ class SearchRequest:
             space=given["space"],
             scoring=scoring_setup_of(given, allowed_teacher_dir, allowed_data_dir),
             budget=Budget.parse(given["min_params"], given["max_params"], given["max_flops"]),
+            latency=LatencyBudget.parse(given["max_latency"], given["latency_device"], given["latency_threads"],
+                                        given["latency_batch"], given["latency_image_size"], space),
             strategy=StrategyChoice(given["strategy"], settings, given["search_seed"]),
             confirm=confirm,
             execution=Execution(concurrency, executor),
@@ -154,13 +159,28 @@ class SearchRequest:
             "strategy": self.strategy.name, **dataclasses.asdict(self.strategy.settings),
             "objective": self.objective, "proxies": list(scoring.proxies),
             "min_params": self.budget.min_params, "max_params": self.budget.max_params,
-            "max_flops": self.budget.max_flops, "data": probe.source, "batch_size": probe.batch_size,
+            "max_flops": self.budget.max_flops, **self.latency_fields(), "data": probe.source, "batch_size": probe.batch_size,
             "image_size": probe.image_size, "seed": scoring.seed, "search_seed": self.strategy.search_seed,
             "init": scoring.init, "inits": scoring.inits, "shared_init": scoring.shared_init, "device": scoring.device,
             "checkpoint": scoring.checkpoint, "top_k": self.top_k, "confirm_top": self.confirm.top,
             "confirm_inits": self.confirm.inits, "concurrency": self.execution.concurrency,
         }
         return {name: flat[name] for name in FLAT_DEFAULTS if name in flat}
+
+    def latency_fields(self) -> dict[str, Any]:
+        """The latency budget's flat fields (`max_latency` in milliseconds, as `parse` reads a bare number); none
+        for a search that does not time its candidates (as a strategy's settings are kept for that strategy only)."""
+        if not self.times_latency:
+            return {}
+        latency, setting = self.latency, self.latency.setting
+        return {"max_latency": None if latency.max_seconds is None else latency.max_seconds * 1e3,
+                "latency_device": setting.device, "latency_threads": setting.threads,
+                "latency_batch": setting.batch_size, "latency_image_size": setting.image_size}
+
+    @property
+    def times_latency(self) -> bool:
+        """Whether candidates' latencies are predicted: for a latency budget or the latency objective."""
+        return self.latency.max_seconds is not None or self.objective == "latency"
 
     @property
     def search_space(self) -> SearchSpace:
@@ -176,6 +196,12 @@ class SearchRequest:
     def confirms(self) -> bool:
         return self.confirm.adds_evidence(self.scoring.inits)
 
+    def describe_budget(self) -> str:
+        parts = [self.budget.describe()] if not self.budget.unlimited else []
+        if self.latency.max_seconds is not None:
+            parts.append(self.latency.describe())
+        return ", ".join(parts) or "none"
+
     def build_strategy(self) -> Strategy:
         return self.strategy.build(self.search_space, self.scoring.seed)
 
@@ -183,19 +209,31 @@ class SearchRequest:
         """Fail now when no candidate of the space can meet the budget."""
         if self.budget.unlimited:
             return
-        space, classes, size = self.search_space, self.scoring.num_classes, self.scoring.probe.image_size
-        smallest, largest = space.extreme_archs()
-        self.budget.check_reachable(space.cost(smallest, classes, size), space.cost(largest, classes, size),
-                                    space.name)
+        space, classes = self.search_space, self.scoring.num_classes
+        smallest, largest = space.extreme_archs()  # costed at the space's resolution, as candidates are
+        self.budget.check_reachable(space.cost(smallest, classes), space.cost(largest, classes), space.name)
 
     def with_execution(self, execution: Execution) -> "SearchRequest":
         """The same search run as `execution` says (a parsed execution: nothing is checked again)."""
         return dataclasses.replace(self, execution=execution)
 
 
+def with_space_resolution(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with an unset `image_size` set to the resolution the `space`'s networks are made for
+    (`SearchSpace.default_image_size`: 32 px for the CIFAR spaces, 224 for the ImageNet ones)."""
+    values = dict(values)
+    if values.get("image_size") is None:
+        space = values.get("space")
+        values["image_size"] = (get_space(space).default_image_size if isinstance(space, str) and space in SPACES
+                                else ProbeDataSpec.image_size)
+    return values
+
+
 def scoring_setup_of(values: Mapping[str, Any], allowed_teacher_dir: Optional[str] = None,
                      allowed_data_dir: Optional[str] = None) -> ScoringSetup:
-    """The scoring part of a flat request (FieldError naming a wrong field)."""
+    """The scoring part of a flat request (FieldError naming a wrong field); an unset `image_size` is the
+    `space`'s resolution."""
+    values = with_space_resolution(values)
     try:
         probe = ProbeDataSpec(source=values["data"], batch_size=values["batch_size"],
                               image_size=values["image_size"], seed=values["seed"])
@@ -219,12 +257,17 @@ def _flat_defaults() -> dict[str, Any]:
     for name in STRATEGIES:
         strategy_settings.update(dataclasses.asdict(get_strategy(name).Settings()))
     request = SearchRequest(space="", scoring=scoring)
+    latency = request.latency.setting
     return {
         "teacher": None, "space": None, "num_classes": scoring.num_classes, "strategy": request.strategy.name,
         **{name: value for name, value in strategy_settings.items() if name != "objective"},
         "objective": request.objective, "proxies": list(ScoringSetup.__dataclass_fields__["proxies"].default),
-        "min_params": None, "max_params": None, "max_flops": None, "data": probe.source,
-        "batch_size": probe.batch_size, "image_size": probe.image_size, "seed": scoring.seed,
+        "min_params": None, "max_params": None, "max_flops": None, "max_latency": None,
+        "latency_device": latency.device, "latency_threads": latency.threads, "latency_batch": latency.batch_size,
+        "latency_image_size": None,  # None: the space's resolution
+        "data": probe.source, "batch_size": probe.batch_size,
+        "image_size": None,  # None: the space's resolution (`SearchSpace.default_image_size`)
+        "seed": scoring.seed,
         "search_seed": request.strategy.search_seed, "init": scoring.init, "inits": scoring.inits,
         "shared_init": scoring.shared_init, "device": scoring.device, "checkpoint": scoring.checkpoint,
         "top_k": request.top_k, "confirm_top": request.confirm.top, "confirm_inits": request.confirm.inits,

@@ -41,6 +41,11 @@ class StudentSpec:
     confirmed_score: float | None = None
     confirmed_spread: float | None = None
     confirm_inits: int = 0
+    # Seconds per forward pass where the search timed its candidates (a latency budget or objective): predicted
+    # from the latency table, and, for the ranked students, measured directly (`latency_setting` says where).
+    latency: float | None = None
+    measured_latency: float | None = None
+    latency_setting: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

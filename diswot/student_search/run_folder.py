@@ -68,10 +68,11 @@ def write_run_folder(result: SearchResult, folder: Path) -> list[Path]:
 def search_in_folder(
     request: SearchRequest, folder: Path, on_progress: Optional[Callable[[SearchProgress], None]] = None,
     executor: Optional[Executor] = None, calibration_cache: Optional[CalibrationCache] = None,
+    latency_cache: Optional[Path] = None,
 ) -> SearchResult:
     """Run (or resume) the parsed `request` with its store in `folder`, then write the result files there."""
     store = open_run_folder(folder, request)
     result = search(request, store=store, on_progress=on_progress, executor=executor,
-                    calibration_cache=calibration_cache)
+                    calibration_cache=calibration_cache, latency_cache=latency_cache)
     write_run_folder(result, folder)
     return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
@@ -23,6 +24,7 @@ from diswot.errors import DiswotError
 from diswot.executors import Executor, ScoringOutcome, ScoringTask
 from diswot.scorer import mean_and_spread, mean_terms
 from diswot.student_search.evaluation import Evaluation
+from diswot.latency import LatencyTable
 from diswot.student_search.request import SearchRequest
 from diswot.student_search.result import SearchResult, StudentSpec, pareto_front
 from diswot.student_search.store import EvaluationStore, MemoryStore
@@ -40,15 +42,16 @@ class SearchProgress:
     stage: str = "search"  # "confirm" while the best candidates are scored again; evaluations counts them then
 
 
-def evaluation_of(outcome: ScoringOutcome, canonical: str, arch: str, cost, stage: str = "search") -> Evaluation:
+def evaluation_of(outcome: ScoringOutcome, canonical: str, arch: str, cost, stage: str = "search",
+                  latency: Optional[float] = None) -> Evaluation:
     """The evaluation of a scored candidate (`cost`: anything with params and flops). A candidate that could not be
     scored for its own reasons is recorded with the reason and the worst score, so the search goes on."""
     record = outcome.score
     if record is None:
         return Evaluation(canonical, arch, cost.params, cost.flops, True, -math.inf,
-                          stage=stage, failure=outcome.failure)
+                          stage=stage, failure=outcome.failure, latency=latency)
     return Evaluation(canonical, arch, cost.params, cost.flops, True, record.score, record.scores, record.terms,
-                      record.seconds, stage=stage, score_spread=record.score_spread)
+                      record.seconds, stage=stage, score_spread=record.score_spread, latency=latency)
 
 
 class SearchCancelled(Exception):
@@ -63,6 +66,7 @@ def search(
     should_stop: Callable[[], bool] | None = None,
     executor: Executor | None = None,
     calibration_cache: CalibrationCache | None = None,
+    latency_cache: str | Path | None = None,
     **fields: Any,
 ) -> SearchResult:
     """Run a search: `diswot.search(teacher="resnet56", space="nb201", max_params="0.5M", evaluations=200)`.
@@ -72,13 +76,18 @@ def search(
     meet fails early. `executor` scores the candidates (default: one built from the request's execution and
     closed when the search ends); it does not change the result. An executor given here stays the caller's: it
     is left open (warm for the next search) and the caller closes it. `calibration_cache`: where calibrations are
-    reused from and kept (`diswot.calibration_cache`; none: measured for this search).
+    reused from and kept (`diswot.calibration_cache`; none: measured for this search). `latency_cache`: the JSON
+    file of latency timings where a search times its candidates (`diswot.latency`; none: timed for this search).
     """
     if not isinstance(request, SearchRequest):
         request = SearchRequest.parse({**(request or {}), **fields})
     elif fields:
         raise TypeError(f"search() takes a parsed request or fields, not both (got {', '.join(fields)})")
     store = store if store is not None else MemoryStore()
+    latency = None
+    if request.times_latency:  # before any worker starts: a budget below the fastest candidate fails here
+        latency = LatencyTable(request.latency.setting, latency_cache)
+        request.latency.check_reachable(request.search_space, latency)
     setup = request.scoring
     scorer = setup.build_scorer(calibration_cache)
     owned = executor is None
@@ -87,7 +96,7 @@ def search(
     try:
         # Measured once, by the workers, and shipped to every one: all then standardise against the same scales.
         executor.update_setup(setup.with_calibrations(measured_calibrations(scorer, request.search_space, executor)))
-        return SearchLoop(request, scorer, store, executor, on_progress, should_stop).run()
+        return SearchLoop(request, scorer, store, executor, on_progress, should_stop, latency).run()
     except BaseException:
         executor.cancel()  # stop the work in flight: nobody will take its outcomes
         raise
@@ -105,6 +114,7 @@ class _InFlight:
     evaluation: Optional[Evaluation]  # known when it was asked for: stored, outside the budget, or scored before
     new: bool = False
     cost: Any = None
+    latency: Optional[float] = None
 
     @property
     def repeat(self) -> bool:
@@ -117,8 +127,10 @@ class SearchLoop:
     it asked for them, so the search depends on the seeds and the concurrency only, never on the executor, the
     number of workers or which worker finished first. Every evaluation is stored as it is told."""
 
-    def __init__(self, request: SearchRequest, scorer, store, executor, on_progress, should_stop):
+    def __init__(self, request: SearchRequest, scorer, store, executor, on_progress, should_stop,
+                 latency: Optional[LatencyTable] = None):
         self.request = request
+        self.latency = latency  # predicts each candidate's latency where the request times them
         self.concurrency = request.execution.concurrency
         self.space = request.search_space
         self.scorer = scorer
@@ -160,12 +172,16 @@ class SearchLoop:
             self.feasible_in_flight += stored.feasible
             return _InFlight(arch, canonical, stored)
         cost = self.scorer.candidate(self.space, arch).cost
-        if not self.request.budget.admits(cost):
-            evaluation = Evaluation(canonical, self.space.format(arch), cost.params, cost.flops, feasible=False)
+        latency = None
+        if self.request.budget.admits(cost) and self.latency is not None:
+            latency = self.latency.predict(self.space, arch)
+        if not (self.request.budget.admits(cost) and self.request.latency.admits(latency)):
+            evaluation = Evaluation(canonical, self.space.format(arch), cost.params, cost.flops, feasible=False,
+                                    latency=latency)
             return _InFlight(arch, canonical, evaluation, new=True)
         self.executor.submit(ScoringTask(self.space.name, canonical))
         self.feasible_in_flight += 1
-        return _InFlight(arch, canonical, None, new=True, cost=cost)
+        return _InFlight(arch, canonical, None, new=True, cost=cost, latency=latency)
 
     def receive(self, entry: _InFlight) -> Evaluation:
         """The entry's evaluation, stored and recorded in the history when it is the candidate's first."""
@@ -174,7 +190,8 @@ class SearchLoop:
         evaluation = entry.evaluation
         if evaluation is None:
             outcome = self.executor.next_outcome()
-            evaluation = evaluation_of(outcome, entry.canonical, self.space.format(entry.arch), entry.cost)
+            evaluation = evaluation_of(outcome, entry.canonical, self.space.format(entry.arch), entry.cost,
+                                       latency=entry.latency)
         if entry.new:
             self.store.append(evaluation)
             self.known[entry.canonical] = evaluation
@@ -211,7 +228,7 @@ class SearchLoop:
                 break
         if not self.best_scores:
             raise DiswotError(
-                f"no evaluated candidate met the budget {self.request.budget.describe()} "
+                f"no evaluated candidate met the budget {self.request.describe_budget()} "
                 f"({len(self.history)} candidates tried); widen the budget"
             )
         return self.result(stop_reason, self.confirm())
@@ -262,7 +279,8 @@ class SearchLoop:
         evaluation as init 0 when `taken_from_search`)."""
         failed = next((outcome for outcome in outcomes if outcome.score is None), None)
         if failed is not None:
-            return evaluation_of(failed, finalist.canonical, finalist.arch, finalist, stage="confirm")
+            return evaluation_of(failed, finalist.canonical, finalist.arch, finalist, stage="confirm",
+                                 latency=finalist.latency)
         records = [outcome.score for outcome in outcomes]
         per_init = ([(finalist.scores, finalist.terms)] if taken_from_search else []) + [
             (record.scores, record.terms) for record in records]
@@ -272,7 +290,8 @@ class SearchLoop:
         first = self.scorer.proxy_names[0]
         return Evaluation(finalist.canonical, finalist.arch, finalist.params, finalist.flops, True, scores[first],
                           scores, mean_terms([terms for _, terms in per_init]),
-                          sum(record.seconds for record in records), stage="confirm", score_spread=spreads[first])
+                          sum(record.seconds for record in records), stage="confirm", score_spread=spreads[first],
+                          latency=finalist.latency)
 
     def result(self, stop_reason: str, confirmed: dict[str, Evaluation]) -> SearchResult:
         feasible = [e for e in self.history if e.feasible]
@@ -285,7 +304,8 @@ class SearchLoop:
         ranked = sorted(feasible, key=order)[: self.request.students_kept]
         return SearchResult(
             config=self.request.to_dict(),
-            students=[self.spec(e, rank, confirmed.get(e.canonical)) for rank, e in enumerate(ranked, start=1)],
+            students=[self.with_measured_latency(self.spec(e, rank, confirmed.get(e.canonical)))
+                      for rank, e in enumerate(ranked, start=1)],
             pareto_front=[self.spec(e) for e in pareto_front(feasible, self.request.objective)],
             history=self.history,
             evaluations=len(feasible),
@@ -319,4 +339,13 @@ class SearchLoop:
             confirmed_score=None if confirmed is None else confirmed.score,
             confirmed_spread=None if confirmed is None else confirmed.score_spread,
             confirm_inits=0 if confirmed is None else self.request.confirm.inits,
+            latency=evaluation.latency,
+            latency_setting=None if self.latency is None else self.request.latency.where(),
         )
+
+    def with_measured_latency(self, student: StudentSpec) -> StudentSpec:
+        """A ranked student with its latency measured directly (once per device and setting: cached with the
+        table), beside the table's prediction the search went by."""
+        if self.latency is not None:
+            student.measured_latency = self.latency.measured.seconds(self.space, self.space.parse(student.arch))
+        return student

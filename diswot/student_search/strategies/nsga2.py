@@ -19,12 +19,12 @@ INFEASIBLE_OBJECTIVES = (-1e30, 1e30)  # finite, so crowding distances stay defi
 
 @dataclass(frozen=True)
 class NSGA2Settings(GeneticSettings):
-    objective: str = "params"  # the request's cost axis, params or flops (checked with the request)
+    objective: str = "params"  # the request's cost axis, params, flops or latency (checked with the request)
 
 
 class NSGA2(GenerationalStrategy):
     name = "nsga2"
-    summary = "NSGA-II: a Pareto front of score against params (or FLOPs)"
+    summary = "NSGA-II: a Pareto front of score against params (or FLOPs, or latency)"
     Settings = NSGA2Settings
 
     def __init__(self, space, settings, rng):
