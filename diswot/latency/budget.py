@@ -92,6 +92,7 @@ class LatencyBudget:
         if fastest > self.max_seconds:
             raise DiswotError(
                 f"no {space.name} candidate meets max_latency {describe_seconds(self.max_seconds)}: its cheapest "
-                f"candidate (fewest params and FLOPs) takes {describe_seconds(fastest)} predicted ({self.where()}); raise the budget to at "
-                f"least that, or measure elsewhere (--latency-device, --latency-threads, --latency-batch)"
+                f"candidate (fewest params and FLOPs) takes {describe_seconds(fastest)} predicted ({self.where()}); "
+                f"raise the budget to at least that, or measure elsewhere (--latency-device, --latency-threads, "
+                f"--latency-batch)"
             )
