@@ -101,10 +101,19 @@ class CandidateContext:
     def network(self) -> nn.Module:
         return self.build_network()
 
+    def take_network(self) -> nn.Module:
+        """The candidate's network for a proxy that changes it (SynFlow linearises it in place): the one already
+        built, handed over when its outputs are known (nothing else reads it as it was), which saves building the
+        same network twice; otherwise a fresh build. A later reader of `network` gets a fresh build."""
+        if "network" in self.__dict__ and "outputs" in self.__dict__:
+            return self.__dict__.pop("network")
+        return self.build_network()
+
     @cached_property
     def outputs(self) -> NetworkOutputs:
-        with torch.inference_mode(), batch_statistics_norm(self.network):
-            return forward_outputs(self.network, self.images)
+        network = self.network  # built outside inference mode: its weights stay ordinary tensors (`take_network`)
+        with torch.inference_mode(), batch_statistics_norm(network):
+            return forward_outputs(network, self.images)
 
     @cached_property
     def cost(self) -> Cost:

@@ -29,6 +29,7 @@ from diswot.cli.scoring_options import (
 )
 from diswot.correlation import correlate
 from diswot.probe_data import ProbeDataSpec
+from diswot.student_search.request import with_space_resolution
 
 
 @app.command("correlate")
@@ -45,7 +46,7 @@ def correlate_command(
                    "Default: every proxy (the teacher-aware ones only with --teacher)."),
     data: DataOption = DEFAULTS["data"],
     batch_size: BatchSizeOption = DEFAULTS["batch_size"],
-    image_size: ImageSizeOption = DEFAULTS["image_size"],
+    image_size: ImageSizeOption = None,
     num_classes: NumClassesOption = DEFAULTS["num_classes"],
     seed: Annotated[int, typer.Option(
         help="Seed of the row sample, the probe batch and every network's init.")] = DEFAULTS["seed"],
@@ -62,6 +63,7 @@ def correlate_command(
 ) -> None:
     """Score architectures with proxies and compare their rankings with the ground truth."""
     names = [name.strip() for name in proxies.split(",") if name.strip()] if proxies else None
+    image_size = with_space_resolution({"space": space, "image_size": image_size})["image_size"]
     data_spec = ProbeDataSpec(source=data, batch_size=batch_size, image_size=image_size, seed=seed)
     with tqdm(desc="scoring", unit="cand", file=sys.stderr, disable=None) as bar:
         def advance(done: int, total: int) -> None:

@@ -50,7 +50,7 @@ def score_command(
     arch: Annotated[List[str], typer.Option(help="Candidate architecture; repeat for several.")],
     data: DataOption = DEFAULTS["data"],
     batch_size: BatchSizeOption = DEFAULTS["batch_size"],
-    image_size: ImageSizeOption = DEFAULTS["image_size"],
+    image_size: ImageSizeOption = None,
     num_classes: NumClassesOption = DEFAULTS["num_classes"],
     proxy: ProxyOption = [DEFAULT_ALIAS],
     seed: SeedOption = DEFAULTS["seed"],
@@ -65,7 +65,7 @@ def score_command(
 ) -> None:
     """Score candidate students against a teacher, one record per candidate (the first proxy is `score`)."""
     setup = scoring_setup_of(dict(
-        teacher=teacher, data=data, batch_size=batch_size, image_size=image_size, num_classes=num_classes,
+        teacher=teacher, space=space, data=data, batch_size=batch_size, image_size=image_size, num_classes=num_classes,
         proxies=list(proxy), seed=seed, init=init, inits=inits, shared_init=shared_init, device=device,
         checkpoint=checkpoint,
     ))

@@ -27,7 +27,8 @@ OptionalTeacherOption = Annotated[
 CheckpointOption = Annotated[Optional[str], typer.Option(help="Trained teacher weights (a state dict file).")]
 DataOption = Annotated[str, typer.Option(help="Probe data: synthetic, PATH.npz, cifar:DIR or folder:DIR.")]
 BatchSizeOption = Annotated[int, typer.Option(help="Probe batch size.")]
-ImageSizeOption = Annotated[int, typer.Option(help="Probe image resolution.")]
+ImageSizeOption = Annotated[Optional[int], typer.Option(
+    help="Probe image resolution (default: the space's, 32 px for the CIFAR spaces, 224 for the ImageNet ones).")]
 NumClassesOption = Annotated[int, typer.Option(help="Classes of teacher and students.")]
 ProxyOption = Annotated[
     List[str], typer.Option(help=f"Proxy to rank by ('{DEFAULT_ALIAS}' = {DEFAULT_PROXY}); repeat to record more.")

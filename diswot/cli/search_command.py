@@ -93,8 +93,7 @@ def search_command(
         help="Resolution latency is measured at (default: the space's, 224 for the ImageNet spaces).")] = None,
     data: DataOption = DEFAULTS["data"],
     batch_size: BatchSizeOption = DEFAULTS["batch_size"],
-    image_size: Annotated[Optional[int], typer.Option(
-        help="Probe image resolution (default: the space's, 224 for the ImageNet spaces).")] = None,
+    image_size: ImageSizeOption = None,
     seed: SeedOption = DEFAULTS["seed"],
     search_seed: Annotated[
         Optional[int], typer.Option(help="Seed of the strategy's choices (default: --seed).")] = None,

@@ -42,7 +42,7 @@ COMPONENTS: dict[str, Callable[[CandidateContext], float]] = {
     "semantic_similarity": lambda c: -semantic_distance_of(c),
     "relation_similarity": lambda c: -_log(relation_distance_of(c)),
     "log_params": lambda c: _log(c.cost.params),
-    "log_synflow": lambda c: _log(synflow_score(c.build_network(), tuple(c.images.shape[1:]))),
+    "log_synflow": lambda c: _log(synflow_score(c.take_network(), tuple(c.images.shape[1:]))),
 }
 
 # Chosen by benchmarks/default_fitness.py's rule on NB201 CIFAR-10 ("diswot + 2 (params + synflow)"; fitted on

@@ -49,7 +49,7 @@ def synflow_score(model: nn.Module, image_shape: tuple[int, ...]) -> float:
 
 
 def _synflow(candidate: CandidateContext) -> ProxyValue:
-    return ProxyValue(synflow_score(candidate.build_network(), tuple(candidate.images.shape[1:])))
+    return ProxyValue(synflow_score(candidate.take_network(), tuple(candidate.images.shape[1:])))
 
 
 register_proxy(
