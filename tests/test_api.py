@@ -510,9 +510,13 @@ def test_score_stops_calibrating_the_default_proxy_when_the_client_goes_away(tmp
 
 def test_catalog_lists_the_valid_names(service):
     client = service()
-    assert {"nb201", "resnet_cifar", "resnet_cifar_wide"} <= {s["name"] for s in client.get("/v1/spaces").json()}
+    spaces = {s["name"]: s for s in client.get("/v1/spaces").json()}
+    assert {"nb201", "resnet_cifar", "resnet_cifar_wide", "mobilenet", "resnet_imagenet"} <= set(spaces)
+    assert spaces["resnet_imagenet"]["image_size"] == 224 and spaces["nb201"]["image_size"] == 32
+    assert {"resnet18", "resnet34", "resnet50"} <= set(spaces["resnet_imagenet"]["reference_points"])
     teachers = client.get("/v1/teachers").json()
     assert "resnet56" in teachers["zoo"] and teachers["files_accepted"] is False
+    assert {"resnet50", "mobilenet_v3_large", "deit_tiny"} <= set(teachers["imagenet"])
     assert "diswot" in {p["name"] for p in client.get("/v1/proxies").json()}
     assert "aging" in {s["name"] for s in client.get("/v1/strategies").json()}
     assert client.get("/docs").status_code == client.get("/redoc").status_code == 200  # no key set: public

@@ -8,6 +8,7 @@ from diswot.proxies import PROXIES
 from diswot.student_search.strategies import STRATEGIES
 from diswot.teachers import SPEC_FORMS
 from search_spaces import SPACES
+from search_spaces.imagenet_models import IMAGENET_MODELS
 from search_spaces.zoo import list_models
 
 router = APIRouter(tags=["catalog"])
@@ -17,14 +18,17 @@ router = APIRouter(tags=["catalog"])
 def list_spaces():
     """Search spaces and how many candidates each holds."""
     return [
-        SpaceInfo(name=name, size=SPACES.get(name).size(), description=SPACES.get(name).description) for name in SPACES
+        SpaceInfo(name=name, size=space.size(), description=space.description, image_size=space.default_image_size,
+                  reference_points=space.reference_points)
+        for name, space in ((name, SPACES.get(name)) for name in SPACES)
     ]
 
 
 @router.get("/teachers", response_model=TeacherCatalog)
 def list_teachers(settings: SettingsDep):
     """Named teachers, and the other forms a teacher spec can take."""
-    return TeacherCatalog(zoo=list_models(), spec_forms=SPEC_FORMS, files_accepted=settings.teacher_dir is not None)
+    return TeacherCatalog(zoo=list_models(), imagenet=IMAGENET_MODELS.names(), spec_forms=SPEC_FORMS,
+                          files_accepted=settings.teacher_dir is not None)
 
 
 @router.get("/proxies", response_model=list[ProxyInfo])

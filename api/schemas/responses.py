@@ -91,10 +91,15 @@ class SpaceInfo(BaseModel):
     name: str
     size: int
     description: str
+    image_size: int = Field(description="The resolution its networks are made for: a request's default probe size.")
+    reference_points: dict[str, str] = Field(
+        description="Named architectures equal to published models (name -> architecture); a name is accepted "
+        "wherever an architecture is.")
 
 
 class TeacherCatalog(BaseModel):
     zoo: list[str] = Field(description="Named teachers.")
+    imagenet: list[str] = Field(description="ImageNet teachers, as 'imagenet:NAME'.")
     spec_forms: str = Field(description="Every form a teacher spec can take.")
     files_accepted: bool = Field(description="Whether this server reads teacher files (from its teacher directory).")
 
