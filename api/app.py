@@ -45,7 +45,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        database.create_tables()
+        database.upgrade_schema()
         pool.start()
         yield
         await anyio.to_thread.run_sync(pool.stop)  # running searches stop between candidates, stay queued

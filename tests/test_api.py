@@ -564,7 +564,7 @@ class StopAfter(SqlEvaluationStore):
 
 def test_sql_store_resumes_to_the_uninterrupted_result(database_url):
     database = Database(database_url)
-    database.create_tables()
+    database.upgrade_schema()
     settings = dict(TINY, evaluations=16, max_params="0.6M")
     uninterrupted = diswot.search(**settings)
     with database.session() as session, session.begin():  # evaluations need their job row (foreign key)

@@ -54,7 +54,7 @@ def strict_json(raw: str):
 @pytest.fixture
 def database(database_url):
     database = Database(database_url)
-    database.create_tables()
+    database.upgrade_schema()
     yield database
     database.dispose()
 
