@@ -1,4 +1,5 @@
-"""`create_app(settings)`: the FastAPI service, its database and worker pool, wired for one process."""
+"""`create_app(settings)`: the FastAPI service, its database and worker pool, wired for one process (one replica:
+on PostgreSQL, several share the database and its jobs; on SQLite, one owns the file)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from api.routers.searches import searches_router
 from api.schemas.responses import INVALID, ErrorMessage
 from api.server_paths import ServerFolders, relative_paths_response
 from api.settings import Settings
+from api.sqlite_lock import SqliteServerLock
 from api.worker import SearchWorkerPool
 
 DESCRIPTION = """Training-free student-architecture search for knowledge distillation (DisWOT, CVPR 2023).
