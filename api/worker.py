@@ -144,7 +144,8 @@ class SearchWorkerPool:
                 self.active.add(job_id)
             self.executor.submit(self._run_logged, job_id, config)
         if self.parsed:  # requests accepted here whose jobs another replica took
-            for job_id in set(self.parsed) - self.jobs.queued(list(self.parsed)):
+            waiting = set(self.parsed)
+            for job_id in waiting - self.jobs.queued(list(waiting)) - self.active:
                 self.parsed.pop(job_id, None)
 
     def _run_logged(self, job_id: str, config: dict[str, Any]) -> None:
