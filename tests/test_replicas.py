@@ -50,7 +50,7 @@ class Replicas:
                  y_test=labels[128:])
         env = {**REPLICA_ENV, "DISWOT_TEACHER_DIR": str(folder / "teachers"), "DISWOT_DATA_DIR": str(folder / "data"),
                "DISWOT_DISTILL_DIR": str(folder / "runs")}  # shared by both, as a volume would be
-        self.url = url
+        self.url, self.folder = url, folder
         self.database = Database(url)
         self.a = LocalServer(url, folder / "a.log", env=env)
         self.b = LocalServer(url, folder / "b.log", env=env)
@@ -128,3 +128,50 @@ def test_six_searches_on_two_replicas_survive_one_killed_and_end_as_solo_runs(re
         row = replicas.job(job_id)
         assert (row.runs, row.takeovers) == ((2, 1) if job_id == victim.id else (1, 0)), job_id
     assert running_on_b.id == victim.id or replicas.job(running_on_b.id).runs == 1  # a's restart left it alone
+
+
+def test_a_distillation_whose_replica_is_killed_resumes_on_the_other_from_its_last_checkpoint(replicas, tmp_path):
+    job_id = Client(replicas.a.url).distill(DISTILLATION)["id"]
+    holder = replicas.wait_for_job(lambda row: row.id == job_id and row.status == "running" and row.evaluations_done >= 2)
+    victim, survivor = (replicas.a, replicas.b) if held_by(replicas.a)(holder) else (replicas.b, replicas.a)
+    victim.kill()
+    taken = replicas.wait_for_job(lambda row: row.id == job_id and held_by(survivor)(row), timeout=60)
+    assert taken.runs == 2 and taken.takeovers == 1
+    with Client(survivor.url) as client:
+        assert wait_for_distillation(client, job_id)["status"] == "succeeded"
+        resumed = client.distillation_result(job_id)
+        solo_id = client.distill(DISTILLATION)["id"]
+        replicas.wait_for_job(lambda row: row.id == solo_id and held_by(survivor)(row))
+        victim.start()  # started again while the other runs a job: it leaves that job alone
+        assert wait_for_distillation(client, solo_id)["status"] == "succeeded"
+        solo = client.distillation_result(solo_id)
+    assert (replicas.job(solo_id).runs, replicas.job(solo_id).takeovers) == (1, 0)
+    epochs = (replicas.folder / "runs" / job_id / "metrics.csv").read_text().splitlines()[1:]
+    assert [line.split(",")[0] for line in epochs] == [str(epoch) for epoch in range(1, 31)]  # each epoch once
+    same = ("epochs_completed", "final", "best_eval_top1", "best_epoch")
+    assert {key: resumed[key] for key in same} == {key: solo[key] for key in same}
+
+
+def wait_for_distillation(client: Client, job_id: str, timeout: float = 300.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.http.get(f"/v1/distillations/{job_id}").json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"distillation {job_id} did not finish in {timeout} s")
+
+
+def test_the_dashboard_on_either_replica_shows_every_job(replicas):
+    listings = []
+    for server in (replicas.a, replicas.b):
+        with Client(server.url) as client:
+            searches = {job["id"] for job in client.list(limit=100)["items"]}
+            distillations = {job["id"] for job in client.http.get("/v1/distillations?limit=100").json()["items"]}
+            pages = [client.http.get(f"/jobs/{job_id}").status_code for job_id in searches | distillations]
+            assert client.http.get("/").status_code == 200 and set(pages) == {200}
+        listings.append((searches, distillations))
+    with replicas.database.session() as session:
+        stored = set(session.scalars(select(JobRow.id)))
+    assert len(listings[0][0]) == 6 and len(listings[0][1]) == 2
+    assert listings[0] == listings[1] and listings[0][0] | listings[0][1] == stored
