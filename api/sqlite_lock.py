@@ -12,7 +12,15 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from sqlalchemy.engine import make_url
+
 from diswot.errors import DiswotError
+
+
+def sqlite_server_lock(url: str) -> Optional["SqliteServerLock"]:
+    """The lock of the SQLite file at `url`; None for another database (or SQLite in memory)."""
+    parsed = make_url(url)
+    return SqliteServerLock(Path(parsed.database)) if parsed.get_backend_name() == "sqlite" and parsed.database else None
 
 
 class SqliteServerLock:
@@ -36,6 +44,11 @@ class SqliteServerLock:
         os.ftruncate(handle, 0)
         os.write(handle, str(os.getpid()).encode())
         self.handle = handle
+
+    def check_free(self) -> None:
+        """Raise the error `acquire` would, now: `diswot serve` says it in one line before it starts the app."""
+        self.acquire()
+        self.release()
 
     def release(self) -> None:
         if self.handle is not None:
