@@ -38,13 +38,25 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade_schema(engine: Engine) -> None:
     """Upgrade the database at `engine` to the newest revision (a new database: create every table)."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        config = alembic_config(connection)
-        if _made_before_migrations(connection):
-            command.stamp(config, BASELINE)
-        command.upgrade(config, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            # A migration that rebuilds a table (Alembic's batch mode on SQLite: copy, drop, rename) would delete
+            # every evaluation of its jobs through the ON DELETE CASCADE while foreign keys are enforced.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # a pragma outside any transaction, where SQLite applies it
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                config = alembic_config(connection)
+                if _made_before_migrations(connection):
+                    command.stamp(config, BASELINE)
+                command.upgrade(config, "head")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def _made_before_migrations(connection: Connection) -> bool:

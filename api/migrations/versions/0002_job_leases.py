@@ -15,10 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("search_jobs") as table:
-        table.add_column(sa.Column("lease_owner", sa.String(128), nullable=True))
-        table.add_column(sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True))
-        table.add_column(sa.Column("takeovers", sa.Integer(), nullable=False, server_default=sa.text("0")))
+    # Plain ADD COLUMN, on SQLite too: a batch operation would copy the table into a new one.
+    op.add_column("search_jobs", sa.Column("lease_owner", sa.String(128), nullable=True))
+    op.add_column("search_jobs", sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("search_jobs", sa.Column("takeovers", sa.Integer(), nullable=False, server_default=sa.text("0")))
 
 
 def downgrade() -> None:
