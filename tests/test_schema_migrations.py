@@ -113,7 +113,8 @@ def test_replicas_upgrading_at_the_same_moment_make_the_schema_once(postgres_ser
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "the upgrades are stuck waiting on one another"
     assert errors == []
     assert current_revision(databases[0].engine) == head_revision() and schema_differences(databases[0]) == []
     for database in databases:
