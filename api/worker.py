@@ -43,6 +43,7 @@ class SearchWorkerPool:
         self.active: set[str] = set()  # jobs this replica runs now, under its leases
         self.lost: set[str] = set()  # of those, the ones another replica took over: they stop at their next check
         self.active_lock = threading.Lock()
+        self.claim_lock = threading.Lock()  # a claim and the hand-over of its job to a thread, as one step
         self.wake = threading.Event()
         self.lease_keeper: Optional[threading.Thread] = None
         self.keeper_done = threading.Event()
@@ -78,6 +79,8 @@ class SearchWorkerPool:
     def stop(self) -> None:
         """Stop claiming, let running jobs stop at their next check and give their leases back (renewed meanwhile)."""
         self.stopping.set()
+        with self.claim_lock:  # a claim in flight has handed its job to a thread
+            pass
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
@@ -135,14 +138,17 @@ class SearchWorkerPool:
                     self.lost.add(job_id)
 
     def _claim_while_free(self) -> None:
-        while len(self.active) < self.concurrent_jobs and not self.stopping.is_set():
-            claimed = self.jobs.claim_next(self.settings.lease_seconds, self.settings.max_takeovers)
-            if claimed is None:
-                break
-            job_id, config = claimed
-            with self.active_lock:
-                self.active.add(job_id)
-            self.executor.submit(self._run_logged, job_id, config)
+        while len(self.active) < self.concurrent_jobs:
+            with self.claim_lock:
+                if self.stopping.is_set():
+                    return
+                claimed = self.jobs.claim_next(self.settings.lease_seconds, self.settings.max_takeovers)
+                if claimed is None:
+                    break
+                job_id, config = claimed
+                with self.active_lock:
+                    self.active.add(job_id)
+                self.executor.submit(self._run_logged, job_id, config)
         if self.parsed:  # requests accepted here whose jobs another replica took
             waiting = set(self.parsed)
             for job_id in waiting - self.jobs.queued(list(waiting)) - self.active:
