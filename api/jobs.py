@@ -111,7 +111,8 @@ class JobRepository:
             return set()
         held = and_(JobRow.id.in_(job_ids), JobRow.status == "running", JobRow.lease_owner == self.owner)
         with self.database.session() as session, session.begin():
-            session.execute(update(JobRow).where(held).values(lease_expires_at=utc_now() + timedelta(seconds=lease_seconds)))
+            until = utc_now() + timedelta(seconds=lease_seconds)
+            session.execute(update(JobRow).where(held).values(lease_expires_at=until))
             return set(session.scalars(select(JobRow.id).where(held)))
 
     def holds_lease(self, job_id: str, session) -> bool:

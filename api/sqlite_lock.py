@@ -20,7 +20,9 @@ from diswot.errors import DiswotError
 def sqlite_server_lock(url: str) -> Optional["SqliteServerLock"]:
     """The lock of the SQLite file at `url`; None for another database (or SQLite in memory)."""
     parsed = make_url(url)
-    return SqliteServerLock(Path(parsed.database)) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return SqliteServerLock(Path(parsed.database))
 
 
 class SqliteServerLock:

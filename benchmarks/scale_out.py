@@ -137,7 +137,8 @@ def write_markdown(figures: dict, path: Path) -> None:
         lines.append("")
     else:
         lines += [f"Takeover not measured: {figures['takeover_skipped']}", ""]
-    lines += ["| Ray nodes (CPUs each) | actors | candidates | seconds | ideal | efficiency |", "|---|---|---|---|---|---|"]
+    lines += ["| Ray nodes (CPUs each) | actors | candidates | seconds | ideal | efficiency |",
+              "|---|---|---|---|---|---|"]
     for run in figures["ray"]:
         lines.append(f"| {len(run['cpus_per_node'])} ({', '.join(map(str, run['cpus_per_node']))}) | {run['workers']} "
                      f"| {run['evaluations']} | {run['seconds']:.2f} | {run['ideal_seconds']:.2f} | "

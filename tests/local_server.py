@@ -5,7 +5,8 @@
 
 It runs `diswot serve` exactly as a user would; `kill()` ends it the hard way (SIGKILL, as a crash would) and
 `start()` brings it back on the same database. `launch()` starts the process without waiting for it to be ready
-(several replicas started at the same moment), `wait_ready()` waits. A test harness, so it lives here and not in the installed package.
+(several replicas started at the same moment), `wait_ready()` waits. A test harness, so it lives here and not in
+the installed package.
 """
 
 from __future__ import annotations

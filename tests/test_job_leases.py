@@ -33,7 +33,8 @@ def database(database_url):
 def expire(database: Database, job_id: str) -> None:
     """What the passing of time does to a lease nobody renews."""
     with database.session() as session, session.begin():
-        session.execute(update(JobRow).where(JobRow.id == job_id).values(lease_expires_at=utc_now() - timedelta(seconds=1)))
+        past = utc_now() - timedelta(seconds=1)
+        session.execute(update(JobRow).where(JobRow.id == job_id).values(lease_expires_at=past))
 
 
 def evaluation(canonical: str) -> Evaluation:

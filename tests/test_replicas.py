@@ -132,7 +132,8 @@ def test_six_searches_on_two_replicas_survive_one_killed_and_end_as_solo_runs(re
 
 def test_a_distillation_whose_replica_is_killed_resumes_on_the_other_from_its_last_checkpoint(replicas, tmp_path):
     job_id = Client(replicas.a.url).distill(DISTILLATION)["id"]
-    holder = replicas.wait_for_job(lambda row: row.id == job_id and row.status == "running" and row.evaluations_done >= 2)
+    holder = replicas.wait_for_job(lambda row: row.id == job_id and row.status == "running"
+                                   and row.evaluations_done >= 2)  # two epochs done: a checkpoint to resume from
     victim, survivor = (replicas.a, replicas.b) if held_by(replicas.a)(holder) else (replicas.b, replicas.a)
     victim.kill()
     taken = replicas.wait_for_job(lambda row: row.id == job_id and held_by(survivor)(row), timeout=60)

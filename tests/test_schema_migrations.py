@@ -127,11 +127,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_diswot_db_upgrade_makes_and_then_keeps_the_schema(tmp_path):
     path = tmp_path / "jobs.db"
-    assert run_cli("db", "current", "--db", str(path)).stdout.strip() == f"database: no schema; this version: {head_revision()}"
-    assert run_cli("db", "upgrade", "--db", str(path)).stdout.strip() == f"schema upgraded from nothing to {head_revision()}"
-    assert run_cli("db", "upgrade", "--db", str(path)).stdout.strip() == f"schema already at {head_revision()}"
-    refused = run_cli("db", "upgrade", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none")
-    assert refused.returncode != 0
+    head = head_revision()
+    assert run_cli("db", "current", "--db", str(path)).stdout.strip() == f"database: no schema; this version: {head}"
+    assert run_cli("db", "upgrade", "--db", str(path)).stdout.strip() == f"schema upgraded from nothing to {head}"
+    assert run_cli("db", "upgrade", "--db", str(path)).stdout.strip() == f"schema already at {head}"
+    refused = run_cli("db", "upgrade", "--db", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    assert refused.returncode == 2 and refused.stderr.startswith(
+        "error: cannot use the database postgresql+psycopg://nobody:***@127.0.0.1:1/none: connection failed")
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_a_second_server_on_one_sqlite_file_is_refused_saying_why(tmp_path):

@@ -11,8 +11,9 @@ An actor whose process dies is restarted by Ray and its task run again (MAX_RETR
 reach (its node left the cluster, or it kept dying) is replaced by a new actor, on a node with room, which scores
 the task again; a task whose actors failed under it more than MAX_RETRIES times is handed back as failed. The
 actors are spread over the cluster's nodes (Ray's SPREAD scheduling). On a cluster, every node needs diswot
-installed (the same version) and the teacher and data files at the same paths. With `gpus_per_worker` (fractions allowed, e.g. 0.25: four workers
-share a GPU) each actor reserves that share of a GPU and scores on the GPU Ray gives it.
+installed (the same version) and the teacher and data files at the same paths. With `gpus_per_worker` (fractions
+allowed, e.g. 0.25: four workers share a GPU) each actor reserves that share of a GPU and scores on the GPU Ray
+gives it.
 
 This module imports neither torch nor Ray until they are needed.
 """
