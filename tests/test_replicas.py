@@ -2,8 +2,10 @@
 on an empty database, both come up (the schema is made once); jobs submitted to either run on either; a replica
 killed with SIGKILL mid-job loses the job to the other once its lease expires, and every job ends with the result
 of a solo run, no evaluation stored twice; a replica started again takes no job whose lease is alive; the same
-for a distillation, resumed from its last checkpoint; the dashboard's listings on either replica show every job.
-PostgreSQL only (SQLite is one server per file: tested at the end)."""
+for a distillation, resumed from its last checkpoint; the dashboard's listings on either replica show every job; a
+job is cancelled and deleted through the replica that does not run it. PostgreSQL only (SQLite is one server per
+file: tests/test_schema_migrations.py). The tests share two replicas and run in order: the dashboard's test counts
+the jobs of the tests before it."""
 
 import time
 from datetime import timedelta
@@ -176,3 +178,16 @@ def test_the_dashboard_on_either_replica_shows_every_job(replicas):
         stored = set(session.scalars(select(JobRow.id)))
     assert len(listings[0][0]) == 6 and len(listings[0][1]) == 2
     assert listings[0] == listings[1] and listings[0][0] | listings[0][1] == stored
+
+
+def test_a_job_is_cancelled_and_deleted_through_the_replica_that_does_not_run_it(replicas):
+    with Client(replicas.a.url) as a, Client(replicas.b.url) as b:
+        job_id = a.submit(dict(TINY, evaluations=2000))["id"]
+        running = replicas.wait_for_job(lambda row: row.id == job_id and row.status == "running"
+                                        and row.evaluations_done >= 1)
+        runner, other = (a, b) if held_by(replicas.a)(running) else (b, a)
+        other.cancel(job_id)
+        assert runner.wait(job_id, timeout=60)["status"] == "cancelled"  # the runner stopped it at its next check
+        other.delete(job_id)
+        assert job_id not in {job["id"] for job in runner.list(limit=100)["items"]}
+    assert replicas.evaluation_rows(job_id) == 0  # its evaluations went with it
