@@ -72,7 +72,7 @@ class JobRepository:
     def claim_next(self, lease_seconds: float, max_takeovers: int) -> Optional[tuple[str, dict[str, Any]]]:
         """Take the oldest job that is queued or whose lease expired, under a new lease of this replica; its id and
         config, or None when there is none. An expired job that was asked to cancel is cancelled instead, and one
-        already taken over `max_takeovers` times fails (its replicas keep dying: a job that kills them?)."""
+        already taken over `max_takeovers` times fails instead (its replicas keep dying)."""
         now = utc_now()
         with self.database.session() as session, session.begin():
             session.execute(
@@ -96,13 +96,15 @@ class JobRepository:
             if found is None:
                 return None
             taken_over = int(found.status == "running")
-            session.execute(
+            claimed = session.execute(
                 update(JobRow).where(JobRow.id == found.id, claimable).values(
                     status="running", started_at=func.coalesce(JobRow.started_at, now), runs=JobRow.runs + 1,
                     takeovers=JobRow.takeovers + taken_over, lease_owner=self.owner,
                     lease_expires_at=now + timedelta(seconds=lease_seconds),
                 )
-            )
+            ).rowcount
+            if claimed != 1:  # taken meanwhile (the conditional UPDATE is the claim; the lock only spares waiting)
+                return None
             return found.id, session.scalar(select(JobRow.config).where(JobRow.id == found.id))
 
     def renew_leases(self, job_ids: list[str], lease_seconds: float) -> set[str]:
