@@ -1,4 +1,5 @@
-"""`create_app(settings)`: the FastAPI service, its database and worker pool, wired for one process."""
+"""`create_app(settings)`: the FastAPI service, its database and worker pool, wired for one process (one replica:
+on PostgreSQL, several share the database and its jobs; on SQLite, one owns the file)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from api.routers.searches import searches_router
 from api.schemas.responses import INVALID, ErrorMessage
 from api.server_paths import ServerFolders, relative_paths_response
 from api.settings import Settings
+from api.sqlite_lock import sqlite_server_lock
 from api.worker import SearchWorkerPool
 
 DESCRIPTION = """Training-free student-architecture search for knowledge distillation (DisWOT, CVPR 2023).
@@ -42,14 +44,21 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     database = Database(settings.sqlalchemy_url)
     jobs = JobRepository(database)
     pool = SearchWorkerPool(database, jobs, settings)
+    sqlite_lock = sqlite_server_lock(settings.sqlalchemy_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        database.create_tables()
-        pool.start()
-        yield
-        await anyio.to_thread.run_sync(pool.stop)  # running searches stop between candidates, stay queued
-        database.dispose()
+        if sqlite_lock is not None:
+            sqlite_lock.acquire()
+        try:
+            database.upgrade_schema()
+            pool.start()
+            yield
+            await anyio.to_thread.run_sync(pool.stop)  # running searches stop between candidates, stay queued
+        finally:
+            database.dispose()
+            if sqlite_lock is not None:
+                sqlite_lock.release()
 
     # FastAPI's own /openapi.json, /docs and /redoc would be public: api.routers.docs serves them behind the key.
     folders = ServerFolders(settings)

@@ -3,7 +3,8 @@
 A job row holds the validated request, its status and progress; its evaluations are rows of their own,
 appended one per scored candidate as the search runs, so a job interrupted by a crash resumes from them.
 The result, the one large document, is a deferred column: listing and polling never load it. Calibrations are
-kept once for every job (`CalibrationRow`).
+kept once for every job (`CalibrationRow`). The schema is made and changed by migrations (`api.migrations`,
+run by `api.schema`): a change to these classes comes with a migration.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class JobRow(Base):
     best_score: Mapped[Optional[float]]
     eta_seconds: Mapped[Optional[float]]
     error: Mapped[Optional[str]] = mapped_column(Text)
+    # The replica running the job holds it by a lease it renews (api.jobs); an expired lease is taken over.
+    lease_owner: Mapped[Optional[str]] = mapped_column(String(128))
+    lease_expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    takeovers: Mapped[int] = mapped_column(default=0, server_default=text("0"))  # leases taken over after expiry
     result: Mapped[Optional[dict[str, Any]]] = mapped_column(ExactJSON, deferred=True)
 
 
@@ -90,8 +95,15 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_tables(self) -> None:
-        Base.metadata.create_all(self.engine)
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def upgrade_schema(self) -> None:
+        """Bring the tables to this version's schema (`api.schema`: Alembic migrations, once, under a lock)."""
+        from api.schema import upgrade_schema
+
+        upgrade_schema(self.engine)
 
     def ping(self) -> bool:
         try:

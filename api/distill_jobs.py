@@ -124,7 +124,7 @@ def run_distill_job(pool, job_id: str, config: dict[str, Any], parsed: None = No
     last_check = [float("-inf"), False]
 
     def should_stop() -> bool:
-        if pool.stopping.is_set():
+        if pool.stopping.is_set() or job_id in pool.lost:
             return True
         if time.monotonic() - last_check[0] >= STOP_CHECK_INTERVAL_S:
             last_check[:] = [time.monotonic(), jobs.cancel_requested(job_id)]

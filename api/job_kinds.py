@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from api.jobs import LeaseLost
 from diswot.errors import DiswotError
 from search_spaces.registry import Registry
 
@@ -44,9 +45,13 @@ def run_to_its_end(jobs: "JobRepository", job_id: str, kind: str, run: Callable[
                    stopped: type[BaseException]) -> None:
     """Run a claimed job (`run` returns its result) and record how it ended: succeeded with the result; `stopped`
     (raised when it was asked to stop) cancelled if a cancel was asked, else queued again to resume at the next
-    start (a shutdown); failed with the message of a DiswotError; failed as an internal error, logged, otherwise."""
+    start (a shutdown); failed with the message of a DiswotError; failed as an internal error, logged, otherwise.
+    A job another replica took over (`LeaseLost`) is left to it: every write of these is fenced by the lease."""
     try:
         result = run()
+    except LeaseLost:
+        logger.warning("%s job %s: taken over by another replica, which finishes it", kind, job_id)
+        return
     except stopped:
         if jobs.cancel_requested(job_id):
             jobs.mark_cancelled(job_id)

@@ -1,15 +1,25 @@
 """A job's life in the database: queued -> running -> succeeded | failed | cancelled.
 
 Every change of status is one conditional UPDATE (`... WHERE status = <expected>`), so a cancel racing with a
-worker's start or finish leaves one consistent outcome, whichever thread wins.
+worker's start or finish leaves one consistent outcome, whichever thread or replica wins.
+
+Replicas share the queue through the database: a replica claims the oldest queued job (on PostgreSQL with
+`FOR UPDATE SKIP LOCKED`, so two replicas claiming at once take different jobs without waiting on each other) and
+holds it by a lease it renews while the job runs. A job whose lease expired (its replica died) is claimed like a
+queued one, by any replica, and resumes from what it stored; after `max_takeovers` takeovers it fails instead.
+Every write of a running job is fenced by its lease (`... WHERE lease_owner = <this replica>`): a replica that lost
+its lease to another changes nothing of the job, and stops it at its next check.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
+from datetime import timedelta
 from typing import Any, Optional
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from api.db import FINISHED_STATUSES, Database, JobRow, utc_now
 
@@ -17,9 +27,23 @@ from api.db import FINISHED_STATUSES, Database, JobRow, utc_now
 JOB_KIND = func.coalesce(JobRow.config["kind"].as_string(), "search")
 
 
+class LeaseLost(Exception):
+    """This replica's lease on a job expired and another replica took the job over."""
+
+
+def replica_name() -> str:
+    """Who holds a lease: the host, the process and a random part (a restarted process is another replica)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_expired(now):
+    return and_(JobRow.status == "running", or_(JobRow.lease_expires_at.is_(None), JobRow.lease_expires_at < now))
+
+
 class JobRepository:
-    def __init__(self, database: Database):
+    def __init__(self, database: Database, owner: Optional[str] = None):
         self.database = database
+        self.owner = owner if owner is not None else replica_name()  # this replica, in the leases it holds
 
     def create(self, config: dict[str, Any]) -> JobRow:
         job = JobRow(id=uuid.uuid4().hex, status="queued", config=config, created_at=utc_now())
@@ -45,15 +69,63 @@ class JobRepository:
             rows = session.scalars(query.order_by(JobRow.created_at.desc(), JobRow.id).limit(limit).offset(offset))
             return list(rows), session.scalar(count)
 
-    def claim(self, job_id: str) -> Optional[dict[str, Any]]:
-        """Move a queued job to running and return its config; None when it is no longer queued (cancelled, deleted)."""
+    def claim_next(self, lease_seconds: float, max_takeovers: int) -> Optional[tuple[str, dict[str, Any]]]:
+        """Take the oldest job that is queued or whose lease expired, under a new lease of this replica; its id and
+        config, or None when there is none. An expired job that was asked to cancel is cancelled instead, and one
+        already taken over `max_takeovers` times fails instead (its replicas keep dying)."""
+        now = utc_now()
         with self.database.session() as session, session.begin():
-            claimed = session.execute(
+            session.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.status == "queued")
-                .values(status="running", started_at=func.coalesce(JobRow.started_at, utc_now()), runs=JobRow.runs + 1)
+                .where(lease_expired(now), JobRow.cancel_requested.is_(True))
+                .values(status="cancelled", finished_at=now, lease_owner=None, lease_expires_at=None)
+            )
+            session.execute(
+                update(JobRow)
+                .where(lease_expired(now), JobRow.takeovers >= max_takeovers)
+                .values(status="failed", finished_at=now, lease_owner=None, lease_expires_at=None, eta_seconds=None,
+                        error=f"the replica running this job stopped without giving it back {max_takeovers + 1} "
+                              f"times (its lease expired each time); it is not taken over again "
+                              f"(DISWOT_MAX_TAKEOVERS={max_takeovers})")
+            )
+            claimable = or_(JobRow.status == "queued", lease_expired(now))
+            found = session.execute(
+                select(JobRow.id, JobRow.status).where(claimable).order_by(JobRow.created_at, JobRow.id).limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if found is None:
+                return None
+            taken_over = int(found.status == "running")
+            claimed = session.execute(
+                update(JobRow).where(JobRow.id == found.id, claimable).values(
+                    status="running", started_at=func.coalesce(JobRow.started_at, now), runs=JobRow.runs + 1,
+                    takeovers=JobRow.takeovers + taken_over, lease_owner=self.owner,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                )
             ).rowcount
-            return session.scalar(select(JobRow.config).where(JobRow.id == job_id)) if claimed else None
+            if claimed != 1:  # taken meanwhile (the conditional UPDATE is the claim; the lock only spares waiting)
+                return None
+            return found.id, session.scalar(select(JobRow.config).where(JobRow.id == found.id))
+
+    def renew_leases(self, job_ids: list[str], lease_seconds: float) -> set[str]:
+        """Extend this replica's leases on `job_ids`; the ids it still holds (the others were taken over)."""
+        if not job_ids:
+            return set()
+        held = and_(JobRow.id.in_(job_ids), JobRow.status == "running", JobRow.lease_owner == self.owner)
+        with self.database.session() as session, session.begin():
+            until = utc_now() + timedelta(seconds=lease_seconds)
+            session.execute(update(JobRow).where(held).values(lease_expires_at=until))
+            return set(session.scalars(select(JobRow.id).where(held)))
+
+    def holds_lease(self, job_id: str, session) -> bool:
+        """In `session`'s transaction: whether this replica holds the job, the job's row locked (PostgreSQL) until
+        the transaction ends, so no takeover comes in between."""
+        owner = session.scalar(select(JobRow.lease_owner).where(JobRow.id == job_id).with_for_update())
+        return owner == self.owner
+
+    def queued(self, job_ids: list[str]) -> set[str]:
+        with self.database.session() as session:
+            return set(session.scalars(select(JobRow.id).where(JobRow.id.in_(job_ids), JobRow.status == "queued")))
 
     def cancel_requested(self, job_id: str) -> bool:
         with self.database.session() as session:
@@ -74,7 +146,8 @@ class JobRepository:
         self._update_running(job_id, status="cancelled", finished_at=utc_now(), eta_seconds=None)
 
     def requeue(self, job_id: str) -> None:
-        """A running job stopped by a server shutdown: it resumes from its evaluations at the next start."""
+        """A running job stopped by a server shutdown gives its lease up: any replica resumes it from its
+        evaluations now, or this one at its next start."""
         self._update_running(job_id, status="queued")
 
     def request_cancel(self, job_id: str) -> Optional[JobRow]:
@@ -100,18 +173,28 @@ class JobRepository:
                 == 1
             )
 
-    def recover_interrupted(self) -> list[str]:
-        """At startup: jobs left running by a crash are queued again (or cancelled, if that was asked);
-        returns every queued job, oldest first."""
+    def recover_interrupted(self) -> None:
+        """For a server that is alone on its database (SQLite): jobs a crash left running are queued again (or
+        cancelled, if that was asked) at once, without waiting for their leases to expire."""
         with self.database.session() as session, session.begin():
             session.execute(
                 update(JobRow)
                 .where(JobRow.status == "running", JobRow.cancel_requested.is_(True))
-                .values(status="cancelled", finished_at=utc_now())
+                .values(status="cancelled", finished_at=utc_now(), lease_owner=None, lease_expires_at=None)
             )
-            session.execute(update(JobRow).where(JobRow.status == "running").values(status="queued"))
-            return list(session.scalars(select(JobRow.id).where(JobRow.status == "queued").order_by(JobRow.created_at)))
+            session.execute(
+                update(JobRow).where(JobRow.status == "running")
+                .values(status="queued", lease_owner=None, lease_expires_at=None)
+            )
 
     def _update_running(self, job_id: str, **values: Any) -> None:
+        """Change a job this replica runs; nothing when another replica took it over. A job that leaves 'running'
+        gives its lease up."""
+        if values.get("status", "running") != "running":
+            values.update(lease_owner=None, lease_expires_at=None)
         with self.database.session() as session, session.begin():
-            session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(**values))
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == "running", JobRow.lease_owner == self.owner)
+                .values(**values)
+            )

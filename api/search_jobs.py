@@ -27,10 +27,10 @@ def run_search_job(pool, job_id: str, config: dict[str, Any], parsed: Optional[S
             request = parsed if parsed is not None else search_request(config, pool.settings)
             return search(
                 request,
-                store=SqlEvaluationStore(pool.database, job_id),
+                store=SqlEvaluationStore(pool.database, job_id, lease_holder=pool.jobs),
                 executor=pool.warm_executor(request.execution.executor),
                 on_progress=progress,
-                should_stop=lambda: pool.stopping.is_set() or pool.jobs.cancel_requested(job_id),
+                should_stop=lambda: pool.should_stop(job_id),
                 calibration_cache=SqlCalibrationCache(pool.database),
                 latency_cache=pool.settings.latency_cache,
             ).to_dict()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from diswot.calibration_cache import cache_root
@@ -35,6 +35,21 @@ class Settings(BaseSettings):
     )
     ray_address: Optional[str] = Field(None, description="A running Ray cluster for the ray executor; unset: a local Ray.")
     max_concurrency: int = Field(256, ge=1, description="Most candidates a search request may keep in flight.")
+    lease_seconds: float = Field(
+        30.0, ge=0.5, le=3600,
+        description="How long a replica holds a running job without renewing it: a replica's death is noticed "
+        "after at most this long, and another replica takes the job over.",
+    )
+    lease_renewal_seconds: float = Field(
+        10.0, gt=0, description="How often a replica renews the leases of the jobs it runs (below lease_seconds)."
+    )
+    claim_interval_seconds: float = Field(
+        1.0, gt=0, le=60,
+        description="How often an idle replica looks for jobs queued on another replica or left by a dead one.",
+    )
+    max_takeovers: int = Field(
+        3, ge=0, le=100, description="Times a job is taken over from a dead replica before it fails instead."
+    )
 
     max_evaluations: int = Field(5000, ge=1, description="Upper bound of evaluations and of population.")
     max_batch_size: int = Field(256, ge=2)
@@ -76,6 +91,13 @@ class Settings(BaseSettings):
     def empty_is_unset(cls, value):
         # `DISWOT_API_KEY=` in a compose file or shell means "no key", not "the empty key".
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def renewal_within_lease(self) -> "Settings":
+        if self.lease_renewal_seconds >= self.lease_seconds:
+            raise ValueError(f"lease_renewal_seconds ({self.lease_renewal_seconds}) must be below lease_seconds "
+                             f"({self.lease_seconds}), or leases expire while their jobs run")
+        return self
 
     def executor_spec(self, device: str = "auto") -> ExecutorSpec:
         """Where this server scores a job on `device`: `executor`, `workers_per_job`, `ray_address`."""

@@ -3,6 +3,8 @@ protocol) and the calibrations every job shares (`diswot.calibration_cache`).
 
 A job's evaluations are rows keyed by its id, each committed as soon as it is appended; a resumed job loads
 them back in the order they were appended and so replays the same search (see `diswot.student_search.runner`).
+A job run under a lease (`api.jobs`) appends only while its replica holds the lease: a replica that lost the job
+to another adds no row to it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from api.db import CalibrationRow, Database, EvaluationRow, utc_now
 from api.exact_json import decode_non_finite
+from api.jobs import JobRepository, LeaseLost
 from diswot.calibration import Calibration
 from diswot.calibration_cache import CalibrationCache
 from diswot.student_search import Evaluation
@@ -27,9 +30,10 @@ logger = logging.getLogger(__name__)
 
 
 class SqlEvaluationStore:
-    def __init__(self, database: Database, job_id: str):
+    def __init__(self, database: Database, job_id: str, lease_holder: Optional[JobRepository] = None):
         self.database = database
         self.job_id = job_id
+        self.lease_holder = lease_holder  # None: no lease checked (a store read, or a job outside the service)
 
     def load(self, offset: int = 0) -> list[Evaluation]:
         """The job's evaluations in the order they were appended, from the `offset`-th on (a poller's next ones)."""
@@ -50,6 +54,8 @@ class SqlEvaluationStore:
     def append(self, evaluation: Evaluation) -> None:
         row = EvaluationRow(job_id=self.job_id, canonical=record_key(evaluation), evaluation=evaluation.to_dict())
         with self.database.session() as session, session.begin():
+            if self.lease_holder is not None and not self.lease_holder.holds_lease(self.job_id, session):
+                raise LeaseLost(f"job {self.job_id} was taken over by another replica")
             session.add(row)
 
 

@@ -4,7 +4,9 @@
         Client(server.url).submit(...)
 
 It runs `diswot serve` exactly as a user would; `kill()` ends it the hard way (SIGKILL, as a crash would) and
-`start()` brings it back on the same database. A test harness, so it lives here and not in the installed package.
+`start()` brings it back on the same database. `launch()` starts the process without waiting for it to be ready
+(several replicas started at the same moment), `wait_ready()` waits. A test harness, so it lives here and not in
+the installed package.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ class LocalServer:
         self.url = ""
 
     def start(self) -> "LocalServer":
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def launch(self) -> "LocalServer":
         port = free_loopback_port()
         self.url = f"http://127.0.0.1:{port}"
         command = [
@@ -66,7 +73,6 @@ class LocalServer:
         ]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_ready()
         return self
 
     def wait_ready(self) -> None:

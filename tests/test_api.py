@@ -176,8 +176,10 @@ def test_probe_data_only_from_the_data_directory_and_a_file_spoilt_after_submiss
     data.mkdir()
     images = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), np.uint8)
     np.savez(data / "probe.npz", x_train=images, y_train=np.arange(16) % 10)
-    response = service().post("/v1/searches", json={**TINY, "data": "probe.npz"})
+    refusing = service()
+    response = refusing.post("/v1/searches", json={**TINY, "data": "probe.npz"})
     assert response.status_code == 422 and "only 'synthetic' probe data" in response.json()["detail"]
+    refusing.__exit__(None, None, None)  # one server per SQLite file
 
     client = service(data_dir=data)
     response = client.post("/v1/searches", json={**TINY, "data": "npz:../probe.npz"})
@@ -568,7 +570,7 @@ class StopAfter(SqlEvaluationStore):
 
 def test_sql_store_resumes_to_the_uninterrupted_result(database_url):
     database = Database(database_url)
-    database.create_tables()
+    database.upgrade_schema()
     settings = dict(TINY, evaluations=16, max_params="0.6M")
     uninterrupted = diswot.search(**settings)
     with database.session() as session, session.begin():  # evaluations need their job row (foreign key)

@@ -310,7 +310,7 @@ def fill_database(path, jobs=1000, evaluations=10_000):
     """`jobs` finished jobs (succeeded, failed, cancelled: none for the worker to pick up) plus one succeeded job
     with `evaluations` stored evaluations and its result; returns that job's id."""
     database = Database(f"sqlite:///{path}")
-    database.create_tables()
+    database.upgrade_schema()
     now = utc_now()
     teachers = ("resnet56", "resnet110", "wrn_40_2", "vgg13", "resnet32x4")
     configs = [

@@ -54,7 +54,7 @@ def strict_json(raw: str):
 @pytest.fixture
 def database(database_url):
     database = Database(database_url)
-    database.create_tables()
+    database.upgrade_schema()
     yield database
     database.dispose()
 
@@ -62,7 +62,7 @@ def database(database_url):
 def test_non_finite_scores_round_trip_exactly_as_standard_json(database):
     jobs = JobRepository(database)
     job = jobs.create({"teacher": "resnet8", "space": "nb201", "calibration": [math.nan, 2.5]})
-    assert jobs.claim(job.id) is not None
+    assert jobs.claim_next(lease_seconds=30, max_takeovers=3) == (job.id, job.config)
     evaluation = Evaluation("c", "c", params=10, flops=20, feasible=True, score=-math.inf, scores=SCORES)
     SqlEvaluationStore(database, job.id).append(evaluation)
     jobs.record_progress(job.id, 1, 1, -math.inf, math.nan)

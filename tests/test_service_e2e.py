@@ -22,8 +22,9 @@ from local_server import LocalServer  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3,
             proxies=["diswot"], confirm_top=0)
-# One torch thread per server: on a shared two-core machine spinning intra-op threads make timings erratic.
-SERVER_ENV = {"OMP_NUM_THREADS": "1"}
+# One torch thread per server: on a shared two-core machine spinning intra-op threads make timings erratic. A short
+# lease: on PostgreSQL a server started again after a kill resumes its job once the dead process's lease expired.
+SERVER_ENV = {"OMP_NUM_THREADS": "1", "DISWOT_LEASE_SECONDS": "3", "DISWOT_LEASE_RENEWAL_SECONDS": "1"}
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ def main() -> None:
     from diswot.cli import (  # noqa: F401  (registration)
         batch_command,
         correlate_command,
+        db_commands,
         distill_command,
         list_commands,
         score_command,

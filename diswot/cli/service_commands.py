@@ -32,23 +32,36 @@ def serve_command(
     """Run the search service (settings from DISWOT_* variables; see the README's Service section)."""
     try:
         import uvicorn
-        from pydantic import ValidationError
 
         from api.app import create_app
+        from api.sqlite_lock import sqlite_server_lock
+    except ImportError as error:
+        raise DiswotError(f"the service needs its extra: pip install 'diswot[service]' ({error})") from None
+    overrides: dict[str, Any] = {} if workers is None else {"concurrent_jobs": workers}
+    settings = service_settings(db, **overrides)
+    sqlite_lock = sqlite_server_lock(settings.sqlalchemy_url)
+    if sqlite_lock is not None:
+        sqlite_lock.check_free()  # a second server on the file: one line now, not a traceback from the app's start
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+
+
+def service_settings(db: Optional[str], **overrides: Any):
+    """The service's settings from DISWOT_* variables, `--db` (a SQLite file or a SQLAlchemy URL) and `overrides`;
+    a DiswotError naming each variable that is wrong."""
+    try:
+        from pydantic import ValidationError
+
         from api.settings import Settings
     except ImportError as error:
         raise DiswotError(f"the service needs its extra: pip install 'diswot[service]' ({error})") from None
-    overrides: dict[str, Any] = {}
-    if workers is not None:
-        overrides["concurrent_jobs"] = workers
     if db is not None:
         overrides.update({"database_url": db} if "://" in db else {"database_url": None, "database_path": Path(db)})
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as error:
-        problems = "; ".join(f"DISWOT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(f"DISWOT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"]
+                             else e["msg"].removeprefix("Value error, ") for e in error.errors())
         raise DiswotError(f"invalid settings: {problems}") from None
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

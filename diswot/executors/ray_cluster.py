@@ -7,10 +7,13 @@ a plain Ray task needs). Every call carries the pickled setup (a few kB); the de
 once per actor and builds the scorer once from it. A stand-in task function that never asks for the setup (the
 scheduling benchmark's) runs without loading torch.
 
-An actor whose process dies is restarted by Ray and its task run again (MAX_RETRIES times); a task still failing
-after that is handed back as failed. On a cluster, every node needs diswot installed (the same version) and the
-teacher and data files at the same paths. With `gpus_per_worker` (fractions allowed, e.g. 0.25: four workers
-share a GPU) each actor reserves that share of a GPU and scores on the GPU Ray gives it.
+An actor whose process dies is restarted by Ray and its task run again (MAX_RETRIES times); one that Ray cannot
+reach (its node left the cluster, or it kept dying) is replaced by a new actor, on a node with room, which scores
+the task again; a task whose actors failed under it more than MAX_RETRIES times is handed back as failed. The
+actors are spread over the cluster's nodes (Ray's SPREAD scheduling). On a cluster, every node needs diswot
+installed (the same version) and the teacher and data files at the same paths. With `gpus_per_worker` (fractions
+allowed, e.g. 0.25: four workers share a GPU) each actor reserves that share of a GPU and scores on the GPU Ray
+gives it.
 
 This module imports neither torch nor Ray until they are needed.
 """
@@ -75,10 +78,14 @@ class ScoringActor:
 
 @dataclass
 class _Slot:
-    """A task submitted, in submission order; `reference` once it is sent to an actor."""
+    """A task submitted, in submission order; `reference` once it is sent to an actor (`actor`: its index, `handle`:
+    the actor it went to); `failures`: times its actor died or became unreachable under it."""
 
     task: Task
     reference: Any = None
+    actor: int = -1
+    handle: Any = None
+    failures: int = 0
 
 
 class RayExecutor(Executor):
@@ -110,12 +117,16 @@ class RayExecutor(Executor):
         self.update_setup(setup)
         if self.actors:
             return  # the actors of the last search are warm
-        actor = ray.remote(ScoringActor).options(
-            num_cpus=1, num_gpus=self.gpus_per_worker, max_restarts=-1, max_task_retries=MAX_RETRIES,
-        )
-        self.actors = [actor.remote(self.score_function) for _ in range(self.workers)]
+        self.actors = [self._new_actor() for _ in range(self.workers)]
         ray.get([each.ready.remote() for each in self.actors])  # every worker up before the first task
         self.idle = deque(range(self.workers))
+
+    def _new_actor(self) -> Any:
+        # SPREAD: the actors go to as many nodes as they can, not packed onto the first one.
+        return import_ray().remote(ScoringActor).options(
+            num_cpus=1, num_gpus=self.gpus_per_worker, max_restarts=-1, max_task_retries=MAX_RETRIES,
+            scheduling_strategy="SPREAD",
+        ).remote(self.score_function)
 
     def update_setup(self, setup) -> None:
         super().update_setup(setup)
@@ -130,7 +141,8 @@ class RayExecutor(Executor):
     def _send_waiting(self) -> None:
         while self.waiting and self.idle:
             slot, actor = self.waiting.popleft(), self.idle.popleft()
-            slot.reference = self.actors[actor].run.remote(self.setup_bytes, slot.task)
+            slot.actor, slot.handle = actor, self.actors[actor]
+            slot.reference = slot.handle.run.remote(self.setup_bytes, slot.task)
             self.running[slot.reference] = actor
 
     def _wait_for_a_worker(self) -> None:
@@ -143,20 +155,37 @@ class RayExecutor(Executor):
 
     def next_outcome(self) -> ScoringOutcome:
         ray = import_ray()
-        oldest = self.slots[0]
-        # With tasks waiting, every actor that finishes takes the next one; with none waiting (at most `workers` in
-        # flight, the default) waiting for the oldest is enough: its actor is the one the next task goes to.
-        while oldest.reference is None or (self.waiting and oldest.reference in self.running):
-            self._wait_for_a_worker()
-        self.slots.popleft()
-        if oldest.reference in self.running:
-            self.idle.append(self.running.pop(oldest.reference))
-        try:
-            outcome = ray.get(oldest.reference)
-        except ray.exceptions.RayActorError as error:
-            outcome = ScoringOutcome(None, f"its Ray worker died {MAX_RETRIES + 1} times ({type(error).__name__})",
-                                     "unknown")
-        return self.handed_back(outcome)
+        while True:
+            oldest = self.slots[0]
+            # With tasks waiting, every actor that finishes takes the next one; with none waiting (at most `workers`
+            # in flight, the default) waiting for the oldest is enough: its actor is the one the next task goes to.
+            while oldest.reference is None or (self.waiting and oldest.reference in self.running):
+                self._wait_for_a_worker()
+            if oldest.reference in self.running:
+                self.idle.append(self.running.pop(oldest.reference))
+            try:
+                outcome = ray.get(oldest.reference)
+            except ray.exceptions.RayActorError as error:
+                # Ray restarts an actor whose process died and runs its task again; an actor whose node left the
+                # cluster stays unreachable until the cluster notices: either way, a fresh actor scores it.
+                oldest.failures += 1
+                self._replace_actor(oldest)
+                if oldest.failures <= MAX_RETRIES:
+                    oldest.reference = None
+                    self.waiting.appendleft(oldest)
+                    self._send_waiting()
+                    continue
+                outcome = ScoringOutcome(None, f"its Ray worker died {oldest.failures} times ({type(error).__name__})",
+                                         "unknown")
+            self.slots.popleft()
+            return self.handed_back(outcome)
+
+    def _replace_actor(self, slot: _Slot) -> None:
+        """A new actor in the place of the one `slot` failed on (unless a task that failed there earlier replaced it
+        already); Ray puts it on a node with room."""
+        if self.actors[slot.actor] is slot.handle:
+            import_ray().kill(slot.handle, no_restart=True)
+            self.actors[slot.actor] = self._new_actor()
 
     def cancel(self) -> None:
         """Drop the waiting tasks and stop the workers now: a cancelled search leaves no remote work running."""
