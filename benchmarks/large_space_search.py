@@ -103,8 +103,8 @@ def ranking_fidelity(args) -> dict:
     rng = random.Random(2)
     archs = [space.format(space.sample(rng)) for _ in range(args.ranking_candidates)]
     scores = {}
-    for size, batch in ((args.image_size, args.batch_size), (args.timing_size, args.timing_batches[0])):
-        scorer = scorer_for(args, size, batch)
+    for size in (args.image_size, args.timing_size):  # the same batch: only the resolution differs
+        scorer = scorer_for(args, size, args.batch_size)
         scores[size] = [scorer.score(space, arch).score for arch in archs]
     small, full = scores[args.image_size], scores[args.timing_size]
     rho = float(spearmanr(small, full).statistic)
