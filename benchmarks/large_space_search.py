@@ -34,7 +34,7 @@ from scipy.stats import spearmanr
 
 import diswot
 from diswot.calibration import REFERENCE_SIZE
-from diswot.calibration_cache import cache_root
+from diswot.calibration_cache import FileCalibrationCache, cache_root
 from diswot.initialisation import build_initialised
 from diswot.latency import LATENCY_CACHE_FILE
 from diswot.network_outputs import batch_statistics_norm, forward_outputs
@@ -89,6 +89,7 @@ def run_search(args, strategy: str, seed: int) -> dict:
         teacher=args.teacher, space=SPACE, strategy=strategy, evaluations=args.evaluations, num_classes=args.num_classes,
         max_latency=args.max_latency, image_size=args.image_size, batch_size=args.batch_size, seed=0, search_seed=seed,
         confirm_top=0, top_k=1, device="cpu", latency_cache=cache_root() / LATENCY_CACHE_FILE,
+        calibration_cache=FileCalibrationCache.default(),  # measured by the first search, reused by the others
     )
     infinite = sum(1 for e in result.history if e.feasible and not math.isfinite(e.score))
     print(f"{strategy} seed {seed}: best {result.best_scores[-1]:.4f} after {result.evaluations} evaluations in "
