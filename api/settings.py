@@ -86,7 +86,8 @@ class Settings(BaseSettings):
         description="The only directory probe data files are read from over the API; unset: only synthetic probe data.",
     )
 
-    @field_validator("api_key", "database_url", "teacher_dir", "data_dir", "ray_address", "latency_cache", mode="before")
+    @field_validator("api_key", "database_url", "teacher_dir", "data_dir", "ray_address", "latency_cache",
+                     mode="before")
     @classmethod
     def empty_is_unset(cls, value):
         # `DISWOT_API_KEY=` in a compose file or shell means "no key", not "the empty key".

@@ -1,6 +1,6 @@
 """The default proxy on the ImageNet spaces: its calibration measures every component on each space's reference
-sample, and ordinary candidates score finite values (no -inf from a term that breaks at this scale). At 64 px and
-a batch of 16 to stay quick; the ranking at 64 px against 224 px is benchmarks/large_space_search.py's."""
+sample, and ordinary candidates score finite values (no -inf from a term that breaks at this scale). At 32 px and
+a batch of 8 to stay quick; the ranking at 64 px against 224 px is benchmarks/large_space_search.py's."""
 
 import math
 import random
@@ -18,7 +18,7 @@ CANDIDATES = 8
 @pytest.mark.parametrize("space_name", ["mobilenet", "resnet_imagenet"])
 def test_the_default_is_finite_and_calibrated_on_the_imagenet_spaces(space_name):
     setup = ScoringSetup("imagenet:resnet18", num_classes=100, proxies=("default",),
-                         probe=ProbeDataSpec(batch_size=16, image_size=64), device="cpu")
+                         probe=ProbeDataSpec(batch_size=8, image_size=32), device="cpu")
     scorer = setup.build_scorer()
     space = get_space(space_name)
     rng = random.Random(3)

@@ -106,8 +106,9 @@ def test_the_cli_takes_a_latency_budget_and_prints_the_measured_latency(tmp_path
     out = tmp_path / "run"
     done = subprocess.run([
         sys.executable, "-m", "diswot", "search", "--teacher", FAST["teacher"], "--space", "mobilenet",
-        "--num-classes", "10", "--proxy", "params", "--image-size", "32", "--strategy", "random", "--evaluations",
-        "3", "--max-latency", "1s", "--latency-image-size", "64", "--confirm-top", "0", "--out", str(out),
+        "--num-classes", "10", "--proxy", "params", "--image-size", "32", "--strategy", "nsga2",
+        "--objective", "latency", "--population", "4", "--evaluations", "4", "--max-latency", "1s",
+        "--latency-image-size", "64", "--confirm-top", "0", "--out", str(out),
         "--cache-dir", str(tmp_path / "cache")], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     header = next(line for line in done.stdout.splitlines() if line.lstrip().startswith("rank"))
@@ -116,6 +117,7 @@ def test_the_cli_takes_a_latency_budget_and_prints_the_measured_latency(tmp_path
     assert result["config"]["max_latency"] == pytest.approx(1000.0) and result["config"]["latency_image_size"] == 64
     assert all(0 < student["measured_latency"] for student in result["students"])
     assert json.loads((tmp_path / "cache" / "latency.json").read_text())
+    assert (out / "pareto.png").stat().st_size > 0  # score against latency, in ms
 
 
 def test_a_real_table_predicts_within_the_measured_range(tmp_path):
