@@ -137,7 +137,7 @@ def interrupted_line(last: Optional[SearchProgress], out: Path) -> str:
     if last is None or last.stage == "calibration":
         kept = "before the first candidate was scored"
     elif last.stage == "search":
-        kept = f"{last.evaluations} feasible candidates scored and kept in {out}"
+        kept = f"after {last.evaluations} feasible candidates scored and kept in {out}"
     else:
         kept = f"in the confirm stage, {last.evaluations} of {last.total} finalists confirmed and kept in {out}"
     return f"interrupted {kept}; run the same command again to resume"
