@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from api.job_kinds import JobKind, register_job_kind, run_to_its_end
 from api.settings import Settings

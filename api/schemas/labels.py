@@ -21,7 +21,7 @@ Note = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f
 LABEL_FIELDS: dict[str, Any] = dict(
     name=(Optional[JobName], Field(None, description="A name to find the job by (not unique).")),
     tags=(list[Tag], Field(default_factory=list, max_length=MAX_TAGS,
-                           description=f"Up to {MAX_TAGS} tags (letters, digits, . _ : -); the listings filter by one.")),
+                           description=f"Up to {MAX_TAGS} tags (letters, digits, . _ : -); listings filter by one.")),
     note=(Optional[Note], Field(None, description="Free text about the job.")),
 )
 

@@ -59,8 +59,8 @@ class TrainingData:
         if self.classes < num_classes:
             raise DiswotError(
                 f"data {source!r} has {self.classes} classes (labels 0..{self.classes - 1}) but the student has "
-                f"{num_classes}: give num_classes {self.classes} (--num-classes) to rebuild its classifier for this data, or "
-                f"train on data with {num_classes} classes")
+                f"{num_classes}: give num_classes {self.classes} (--num-classes) to rebuild its classifier for this "
+                f"data, or train on data with {num_classes} classes")
 
 
 def load_training_data(

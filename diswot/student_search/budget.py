@@ -6,7 +6,7 @@ import re
 import reprlib
 from dataclasses import dataclass
 
-from diswot.errors import DiswotError, FieldError
+from diswot.errors import FieldError
 from search_spaces import Cost
 
 _SUFFIXES = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
