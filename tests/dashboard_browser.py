@@ -97,10 +97,10 @@ def status_on_page(browser):
 
 
 def table_rows(browser, table_id):
-    return [
-        [cell.text for cell in row.find_elements("tag name", "td")]
-        for row in by_id(browser, table_id).find_elements("css selector", "tbody tr")
-    ]
+    """The rendered text of each body cell, read in one step (a table redrawn meanwhile cannot go stale)."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll(`#${arguments[0]} tbody tr`)]"
+        ".map(row => [...row.cells].map(cell => cell.innerText.trim()))", table_id)
 
 
 def downloaded(directory: Path, name: str) -> Path:

@@ -11,6 +11,7 @@ export class EvaluationTable {
     this.pageSize = Number(this.table.dataset.pageSize);
     this.state = { sort: "number", descending: false, feasible: "", stage: "", offset: 0 };
     this.total = 0;
+    this.generation = 0; // a filter change can overtake a slower answer: only the newest is drawn
     for (const header of this.table.querySelectorAll("th[data-sort]")) {
       header.title = "sort";
       header.addEventListener("click", () => this.sortBy(header.dataset.sort));
@@ -61,7 +62,9 @@ export class EvaluationTable {
   }
 
   async refresh() {
+    const mine = ++this.generation;
     const page = await api(`${this.path}/evaluations/table?${this.query(true)}`);
+    if (mine !== this.generation) return;
     this.total = page.total;
     this.table.tBodies[0].replaceChildren(...page.items.map(({ number, evaluation: e }) =>
       el(
