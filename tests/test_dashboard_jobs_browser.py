@@ -227,12 +227,13 @@ def test_advanced_settings_are_folded_and_errors_show_beside_their_field(browser
 def test_a_student_is_distilled_from_its_row_and_its_page_shows_the_run(browser, server, client, finished_search,
                                                                         downloads):
     search_id = finished_search["id"]
+    name = client.get(search_id)["name"]  # as an earlier test may have renamed it
     open_page(browser, f"{server.url}/jobs/{search_id}")
     second = by_id(browser, "students").find_element("css selector", 'tbody tr[data-rank="2"]')
     second.find_element("css selector", "a.distil").click()
     wait_until(lambda: by_id(browser, "form-source").is_displayed(), 30, "the distillation form")
     student = client.result(search_id)["students"][1]
-    assert f"rank 2 of search wide r8" in by_id(browser, "form-source").text and student["arch"] in by_id(
+    assert f"rank 2 of search {name}," in by_id(browser, "form-source").text and student["arch"] in by_id(
         browser, "form-source").text
     assert by_id(browser, "field-teacher").get_attribute("value") == "resnet8"
     fill(browser, "checkpoint", "r8.pt")
@@ -268,10 +269,10 @@ def test_a_student_is_distilled_from_its_row_and_its_page_shows_the_run(browser,
     by_id(browser, "source").find_element("tag name", "a").click()
     wait_until(lambda: by_id(browser, "distillations-section").is_displayed(), 30, "the search's distillations")
     listed = table_rows(browser, "job-distillations")
-    assert listed[0][:3] == ["wide r8 rank 2", "2", "succeeded"]
+    assert listed[0][:3] == [f"{name} rank 2", "2", "succeeded"]
     open_page(browser, f"{server.url}/distillations")
     rows = table_rows(browser, "distillations")
-    assert rows[0][0].startswith("wide r8 rank 2") and rows[0][3] == f"{search_id[:8]} rank 2"
+    assert rows[0][0].startswith(f"{name} rank 2") and rows[0][3] == f"{search_id[:8]} rank 2"
     assert rows[0][6] == "succeeded" and rows[0][7] == "2 / 2"
     assert console_errors(browser) == []
 
