@@ -89,7 +89,8 @@ def check_spec_classes(spec: StudentSpec, settings: Settings) -> None:
 
 def check_training_data(data: str, num_classes: int, recipe: DistillConfig, settings: Settings) -> None:
     """The data read now as the job will read it (whole, both splits), so a file that cannot train this student
-    is a 422 rather than a failed job; a class count the data does not have is num_classes's to fix."""
+    is a 422 rather than a failed job; a student with more classes than the data has is num_classes's to fix
+    (giving it rebuilds the classifier), labels beyond the student's classes are the data's."""
     try:
         training_data = load_training_data(data, recipe.image_size, recipe.validation_fraction, recipe.seed,
                                            settings.data_dir.expanduser().resolve())
@@ -97,7 +98,8 @@ def check_training_data(data: str, num_classes: int, recipe: DistillConfig, sett
         raise FieldError("data", str(error)) from None
     except OSError as error:  # a file the server may not read
         raise FieldError("data", f"unreadable: {error.strerror}: {error.filename}") from None
-    in_field("num_classes", lambda: training_data.check_labels(num_classes, data))
+    field = "num_classes" if training_data.classes < num_classes else "data"
+    in_field(field, lambda: training_data.check_labels(num_classes, data))
 
 
 def recipe_of(values: dict[str, Any]) -> DistillConfig:

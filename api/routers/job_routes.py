@@ -5,12 +5,13 @@ No `from __future__ import annotations` (see searches.py): the listing's query b
 """
 
 from datetime import datetime, timezone
-from typing import Annotated, Optional
+from typing import Annotated, Optional, Union
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from api.db import JobRow, utc_now
 from api.dependencies import JobsDep
+from api.distill_jobs import is_distillation
 from api.jobs import tags_of
 from api.schemas.labels import JobLabels, Tag
 from api.schemas.responses import (
@@ -44,7 +45,7 @@ def common_fields(job: JobRow) -> dict:
     )
 
 
-def job_view(job: JobRow) -> SearchJob:
+def search_view(job: JobRow) -> SearchJob:
     progress = SearchJobProgress(
         evaluations=job.evaluations_done,
         total=job.evaluations_total,
@@ -69,6 +70,15 @@ def distillation_view(job: JobRow) -> DistillationJob:
         stage=job.stage,
     )
     return DistillationJob(progress=progress, **common_fields(job))
+
+
+# What /v1/searches/{id} answers: it serves every kind of job (a distillation's cancel and delete go there too).
+AnyJob = Union[SearchJob, DistillationJob]
+
+
+def job_view(job: JobRow) -> AnyJob:
+    """The job as its kind describes it."""
+    return distillation_view(job) if is_distillation(job.config) else search_view(job)
 
 
 def existing_job(jobs: JobsDep, job_id: str) -> JobRow:
@@ -100,14 +110,14 @@ def add_search_listing(router: APIRouter, settings: Settings) -> None:
     ):
         """Jobs, newest first, one page at a time."""
         rows, total = jobs.page(status, limit, offset, kind="search", tag=tag)
-        return SearchJobPage(items=[job_view(row) for row in rows], total=total, limit=limit, offset=offset)
+        return SearchJobPage(items=[search_view(row) for row in rows], total=total, limit=limit, offset=offset)
 
     router.add_api_route("", list_jobs, methods=["GET"], response_model=SearchJobPage, name="list_searches")
 
 
 def add_job_labelling(router: APIRouter, kind: str) -> None:
     """`PATCH /{job_id}` on `router`: change a job's name, tags or note (in any status)."""
-    view, model = (job_view, SearchJob) if kind == "search" else (distillation_view, DistillationJob)
+    view, model = (job_view, AnyJob) if kind == "search" else (distillation_view, DistillationJob)
 
     def label_job(job_id: JobId, labels: JobLabels, jobs: JobsDep):
         """Change the job's name, tags or note: the fields given change, the others stay."""
