@@ -1,6 +1,7 @@
 """What `diswot search` says while it runs, run as a user runs it with its output in a log file (not a terminal):
-one line per stage and interval, a line on Ctrl-C saying how to resume, a line saying a run resumed; and a run
-refused for its input leaves its --out as it found it."""
+one line per stage and interval, a line on Ctrl-C saying how to resume, a line saying a run resumed; a run
+refused for its input leaves its --out as it found it; `diswot submit` names and tags a job and follows its
+stages."""
 
 import io
 import json
@@ -10,7 +11,9 @@ import sys
 import time
 
 from diswot.cli.progress import PlainProgress, SearchProgressDisplay
+from diswot.client import Client
 from diswot.student_search import JsonlStore, SearchProgress
+from local_server import LocalServer
 
 SEARCH = ["search", "--teacher", "resnet8", "--space", "resnet_cifar_wide", "--num-classes", "10", "--batch-size", "8",
           "--strategy", "aging", "--population", "8", "--sample-size", "3", "--confirm-top", "4",
@@ -93,3 +96,20 @@ def test_a_run_refused_for_its_data_leaves_out_as_it_found_it(tmp_path):
     corrected = run_cli(*SEARCH, "--evaluations", "3", "--out", str(out))
     assert corrected.returncode == 0, corrected.stderr
     assert json.loads((out / "request.json").read_text())["evaluations"] == 3
+
+
+def test_submit_names_and_tags_the_job_and_follows_its_stages(tmp_path):
+    with LocalServer(tmp_path / "jobs.db", tmp_path / "server.log", env={"OMP_NUM_THREADS": "1"},
+                     startup_timeout=300) as server:
+        submitted = run_cli("submit", "--server", server.url, "--teacher", "resnet8", "--space", "resnet_cifar_wide",
+                            "--num-classes", "10", "--evaluations", "6", "--set", "batch_size=8", "--set",
+                            "confirm_top=3", "--set", "confirm_inits=2", "--name", "from the CLI", "--tag", "cli",
+                            "--tag", "r8", "--note", "a note", "--wait")
+        assert submitted.returncode == 0, submitted.stderr
+        job_id = submitted.stdout.split()[2]
+        with Client(server.url) as client:
+            job = client.get(job_id)
+    assert (job["name"], job["tags"], job["note"]) == ("from the CLI", ["cli", "r8"], "a note")
+    stages = [line.split()[0] for line in submitted.stderr.splitlines() if line.strip()]
+    assert "confirm" in stages and stages[-1] == "confirm"
+    assert submitted.stderr.splitlines()[-1].startswith("confirm 3/3 finalist")

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from service_testing import SCRIPT_HEADERS, wait_for  # noqa: E402
+from service_testing import SCRIPT_HEADERS, python_client, wait_for  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3)
 # 64 students in all, fewer under the budget: asking for 500 exhausts what a random search can reach.
@@ -136,3 +136,18 @@ def test_every_evaluation_as_a_sorted_filtered_paged_table_and_as_csv(client):
     assert client.get(table, params={"stage": "warmup"}).status_code == 422
     assert client.get("/v1/searches/feedbeef/evaluations/table").status_code == 404
     assert client.get("/v1/searches/feedbeef/evaluations.csv").status_code == 404
+
+
+def test_the_python_client_labels_lists_by_tag_and_reads_the_evaluations(client):
+    python = python_client(client)
+    job = python.submit(TINY, evaluations=4, name="client run", tags=["py"], note="from the client")
+    assert (job["name"], job["tags"], job["note"]) == ("client run", ["py"], "from the client")
+    done = python.wait(job["id"], timeout=180)
+    assert done["status"] == "succeeded" and done["progress"]["stage"] == "confirm" and done["stop_reason"]
+    assert python.label(job["id"], tags=["py", "kept"])["tags"] == ["py", "kept"]
+    assert [listed["id"] for listed in python.list(tag="kept")["items"]] == [job["id"]]
+    table = python.evaluations(job["id"], feasible=True, stage="search", sort="score", descending=True, limit=2)
+    assert table["total"] == 4 and len(table["items"]) == 2
+    assert table["items"][0]["evaluation"]["score"] >= table["items"][1]["evaluation"]["score"]
+    rows = list(csv.DictReader(io.StringIO(python.evaluations_csv(job["id"], stage="search"))))
+    assert len(rows) == python.evaluations(job["id"], stage="search")["total"] and rows[0]["index"] == "1"
