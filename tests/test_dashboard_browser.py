@@ -9,7 +9,6 @@ import itertools
 import json
 import random
 import statistics
-import time
 import uuid
 from datetime import timedelta
 

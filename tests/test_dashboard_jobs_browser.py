@@ -290,7 +290,8 @@ def test_the_api_reference_lists_every_endpoint_with_a_key(browser, tmp_path):
         listed = {(e.get_attribute("data-method"), e.get_attribute("data-path"))
                   for e in browser.find_elements("css selector", "details.endpoint")}
         assert {("post", "/v1/searches"), ("patch", "/v1/searches/{job_id}"),
-                ("get", "/v1/searches/{job_id}/evaluations/table"), ("get", "/v1/distillations/{job_id}/epochs")} <= listed
+                ("get", "/v1/searches/{job_id}/evaluations/table"),
+                ("get", "/v1/distillations/{job_id}/epochs")} <= listed
         assert "diswot" in by_id(browser, "api-description").text
         browser.execute_script("sessionStorage.clear()")
 

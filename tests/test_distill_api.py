@@ -70,7 +70,8 @@ def test_a_distillation_job_runs_and_gives_its_summary_and_student(service, fold
     summary = service.get(f"/v1/distillations/{job['id']}/result").json()
     assert summary["epochs_completed"] == 2 and summary["teacher"] == "resnet8"
     # the progress named for what it counts
-    assert (done["progress"]["epochs_done"], done["progress"]["epochs"], done["progress"]["stage"]) == (2, 2, "training")
+    progress = done["progress"]
+    assert (progress["epochs_done"], progress["epochs"], progress["stage"]) == (2, 2, "training")
     assert done["progress"]["best_top1"] == summary["best_eval_top1"]
     epochs = service.get(f"/v1/distillations/{job['id']}/epochs").json()["items"]
     assert [record["epoch"] for record in epochs] == [1, 2]

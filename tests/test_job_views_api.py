@@ -2,7 +2,6 @@
 search stopped, its name, tags and note (filtering by tag), and every evaluation as a sorted, filtered, paged
 table and as CSV."""
 
-import contextlib
 import csv
 import io
 import math
@@ -33,7 +32,8 @@ def client(tmp_path):
 
 
 def test_a_search_reports_each_stage_with_its_own_count(client):
-    job_id = client.post("/v1/searches", json={**TINY, "evaluations": 6, "confirm_top": 3, "confirm_inits": 2}).json()["id"]
+    request = {**TINY, "evaluations": 6, "confirm_top": 3, "confirm_inits": 2}
+    job_id = client.post("/v1/searches", json=request).json()["id"]
     seen = {}
     deadline = time.monotonic() + 180
     while (job := client.get(f"/v1/searches/{job_id}").json())["status"] in ("queued", "running"):
