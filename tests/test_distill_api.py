@@ -208,4 +208,7 @@ def test_a_searchs_ranked_student_is_distilled_by_reference_and_the_two_jobs_lin
     assert service.get("/v1/distillations", params={"tag": "r8"}).json()["items"][0]["id"] == job["id"]
     renamed = service.patch(f"/v1/distillations/{job['id']}", json={"note": "rank 2 of the params search"}).json()
     assert renamed["note"] == "rank 2 of the params search" and renamed["name"] == "second"
+    assert service.patch(f"/v1/distillations/{search['id']}", json={"name": "x"}).status_code == 404  # a search
+    # /v1/searches/{id} describes each job as its kind does
+    assert service.patch(f"/v1/searches/{job['id']}", json={"name": "third"}).json()["progress"]["epochs"] == 2
     wait_for(service, job["id"])

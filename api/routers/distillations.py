@@ -88,7 +88,7 @@ def distillations_router(settings: Settings) -> APIRouter:
         return DistillationJobPage(items=[distillation_view(row) for row in rows], total=total, limit=limit,
                                    offset=offset)
 
-    add_job_labelling(router, DISTILL_KIND)
+    add_job_labelling(router, existing_distillation, distillation_view, DistillationJob)
 
     @router.get("/{job_id}", response_model=DistillationJob, responses=NOT_FOUND, name="get_distillation")
     def get_distillation(job_id: JobId, jobs: JobsDep):

@@ -5,7 +5,7 @@ No `from __future__ import annotations` (see searches.py): the listing's query b
 """
 
 from datetime import datetime, timezone
-from typing import Annotated, Optional, Union
+from typing import Annotated, Any, Callable, Optional, Union
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
@@ -115,13 +115,14 @@ def add_search_listing(router: APIRouter, settings: Settings) -> None:
     router.add_api_route("", list_jobs, methods=["GET"], response_model=SearchJobPage, name="list_searches")
 
 
-def add_job_labelling(router: APIRouter, kind: str) -> None:
-    """`PATCH /{job_id}` on `router`: change a job's name, tags or note (in any status)."""
-    view, model = (job_view, AnyJob) if kind == "search" else (distillation_view, DistillationJob)
+def add_job_labelling(router: APIRouter, lookup: Callable[[JobsDep, str], JobRow],
+                      view: Callable[[JobRow], Any], model: Any) -> None:
+    """`PATCH /{job_id}` on `router`: change a job's name, tags or note (in any status); `lookup` finds the job
+    (a 404 for none, or for one of another kind) and `view` describes it as `model`."""
 
     def label_job(job_id: JobId, labels: JobLabels, jobs: JobsDep):
         """Change the job's name, tags or note: the fields given change, the others stay."""
-        existing_job(jobs, job_id)
+        lookup(jobs, job_id)
         return view(jobs.relabel(job_id, labels.model_dump(exclude_unset=True)))
 
     router.add_api_route("/{job_id}", label_job, methods=["PATCH"], response_model=model, responses=NOT_FOUND,

@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from api.dependencies import JobsDep, PoolDep
 from api.distill_jobs import is_distillation
-from api.job_kinds import SEARCH_KIND
 from api.routers.job_routes import (
     AnyJob, JobId, add_job_labelling, add_search_listing, existing_job, job_view, search_view, succeeded,
 )
@@ -42,7 +41,7 @@ def searches_router(settings: Settings) -> APIRouter:
         return search_view(job)
 
     add_search_listing(router, settings)
-    add_job_labelling(router, SEARCH_KIND)
+    add_job_labelling(router, existing_job, job_view, AnyJob)
 
     @router.get("/{job_id}", response_model=AnyJob, responses=NOT_FOUND, name="get_search")
     def get_search(job_id: JobId, jobs: JobsDep):
