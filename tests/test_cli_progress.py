@@ -59,7 +59,7 @@ def test_plain_progress_writes_a_line_per_interval_and_at_each_stages_start_and_
 
 def test_a_logged_search_shows_its_stages_says_how_to_resume_on_ctrl_c_and_that_it_resumed(tmp_path):
     out = tmp_path / "run"
-    args = [*SEARCH, "--evaluations", "400", "--out", str(out)]
+    args = [*SEARCH, "--evaluations", "60", "--out", str(out)]
     log = open(tmp_path / "stderr.log", "w+")
     process = subprocess.Popen([sys.executable, "-m", "diswot", *args], stdout=subprocess.DEVNULL, stderr=log)
     store = JsonlStore(out / "evaluations.jsonl")
@@ -71,8 +71,8 @@ def test_a_logged_search_shows_its_stages_says_how_to_resume_on_ctrl_c_and_that_
     log.seek(0)
     interrupted = log.read().splitlines()
     kept = len([e for e in store.load() if e.feasible])
-    assert 10 <= kept < 400
-    assert any(line.startswith("search ") and "/400 cand" in line for line in interrupted)
+    assert 10 <= kept < 60
+    assert any(line.startswith("search ") and "/60 cand" in line for line in interrupted)
     assert "Traceback" not in "\n".join(interrupted)
     assert interrupted[-1] == (f"interrupted after {kept} feasible candidates scored and kept in {out}; run the "
                                "same command again to resume")
@@ -85,7 +85,7 @@ def test_a_logged_search_shows_its_stages_says_how_to_resume_on_ctrl_c_and_that_
     stages = [line.split()[0] for line in lines if line.split() and line.split()[0] in ("search", "confirm")]
     assert stages.index("confirm") > stages.index("search") and stages[-1] == "confirm"
     assert lines[-1].startswith("confirm 4/4 finalist")
-    assert "400 candidates scored" in resumed.stdout or "(space exhausted)" in resumed.stdout
+    assert "60 candidates scored" in resumed.stdout
 
 
 def test_a_run_refused_for_its_data_leaves_out_as_it_found_it(tmp_path):
