@@ -15,7 +15,8 @@ from api.distill_jobs import is_distillation
 from api.jobs import tags_of
 from api.schemas.labels import JobLabels, Tag
 from api.schemas.responses import (
-    NOT_FOUND, DistillationJob, DistillationProgress, JobStatus, SearchJob, SearchJobPage, SearchJobProgress,
+    NOT_FOUND, UNREADABLE, DistillationJob, DistillationProgress, JobStatus, SearchJob, SearchJobPage,
+    SearchJobProgress,
 )
 from api.settings import Settings
 
@@ -125,5 +126,5 @@ def add_job_labelling(router: APIRouter, lookup: Callable[[JobsDep, str], JobRow
         lookup(jobs, job_id)
         return view(jobs.relabel(job_id, labels.model_dump(exclude_unset=True)))
 
-    router.add_api_route("/{job_id}", label_job, methods=["PATCH"], response_model=model, responses=NOT_FOUND,
-                         name=f"label_{router.tags[0]}")
+    router.add_api_route("/{job_id}", label_job, methods=["PATCH"], response_model=model,
+                         responses={**NOT_FOUND, **UNREADABLE}, name=f"label_{router.tags[0]}")
