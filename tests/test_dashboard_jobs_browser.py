@@ -325,6 +325,10 @@ def test_an_nb201_jobs_tables_fit_a_1400_pixel_window_and_its_plot_holds_every_p
         assert right <= width, f"{table} ends at {right} px in a {width} px page"
     for button in browser.find_elements("css selector", "#students button.torchscript, #students a.distil"):
         assert browser.execute_script("return arguments[0].getBoundingClientRect().right", button) <= width
+    open_page(browser, f"{server.url}/")  # the jobs list too: names, tags and stop reasons fit
+    assert browser.execute_script("return arguments[0].getBoundingClientRect().right",
+                                  by_id(browser, "jobs")) <= width
+    open_page(browser, f"{server.url}/jobs/{job['id']}")
     xs, scale = browser.execute_script(
         "const c = Chart.getChart('cost-chart'); return [c.data.datasets.flatMap(d => d.data.map(p => p.x)),"
         " [c.scales.x.min, c.scales.x.max]]")

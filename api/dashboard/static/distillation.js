@@ -70,7 +70,7 @@ function showSettings() {
   if (list.childElementCount) return;
   const config = job.config;
   const student = typeof config.student === "string" ? config.student
-    : `${config.student.space}:${config.student.arch} (${config.student.num_classes} classes)`;
+    : `${config.student.space}:${config.student.arch} (its spec: ${config.student.num_classes} classes)`;
   const recipe = { ...config.recipe };
   const weights = recipe.weights;
   delete recipe.weights;

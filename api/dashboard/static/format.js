@@ -43,7 +43,7 @@ export function duration(seconds) {
 }
 
 export function dateTime(text) {
-  return text ? new Date(text).toLocaleString() : "";
+  return text ? new Date(text).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" }) : "";
 }
 
 // The budget of a request as the library describes it: "params <= 0.500M, FLOPs <= 40.0M".

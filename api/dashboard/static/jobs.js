@@ -55,6 +55,7 @@ function cells(job) {
 }
 
 const NUMBER_COLUMNS = new Set([9, 10, 11]);
+const PROGRESS_COLUMN = 8;
 
 // Rows are kept by job id and their cells replaced, so a refresh never blanks the table.
 function render(page) {
@@ -64,7 +65,8 @@ function render(page) {
     row.dataset.status = job.status;
     row.replaceChildren(
       ...cells(job).map((content, column) =>
-        el("td", { class: NUMBER_COLUMNS.has(column) ? "number" : null }, content),
+        el("td", { class: NUMBER_COLUMNS.has(column) ? "number" : column === PROGRESS_COLUMN ? "progress-cell" : null },
+          content),
       ),
     );
     return row;
