@@ -3,15 +3,16 @@ cancel and resume. A job's config is `distill`'s validated arguments plus `kind`
 `<distill_dir>/<job id>` (checkpoint, metrics.csv, curves.png, student.ts, distill.json); its result is the
 distill.json summary. A job stopped by a shutdown stays queued and resumes from its last epoch's checkpoint.
 
-Progress reuses the job's counters: `evaluations` = epochs done, `total` = epochs, `best_score` = the best
-evaluation top-1 so far (%).
+The job's counters hold epochs done and epochs in all, and `best_score` the best evaluation top-1 so far (%);
+the API names them for what they count (`api.routers.job_routes.distillation_view`). Its stage is "training".
 """
 
 from __future__ import annotations
 
+import csv
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from api.job_kinds import JobKind, register_job_kind, run_to_its_end
 from api.settings import Settings
@@ -19,12 +20,14 @@ from api.validation import allowed_dirs, probe_source, server_files
 from diswot.devices import resolve_device
 from diswot.distillation import DistillConfig, DistillStopped, LossWeights, distill
 from diswot.distillation.data import load_training_data
+from diswot.distillation.outputs import METRICS_FILE
 from diswot.distillation.student import read_student
 from diswot.errors import DiswotError, FieldError, in_field
 from diswot.student_search import StudentSpec
 from diswot.teachers import TORCHSCRIPT_SUFFIXES
 
 DISTILL_KIND = "distill"
+TRAINING_STAGE = "training"
 # Cancel and shutdown are asked of the database at most this often while a job trains.
 STOP_CHECK_INTERVAL_S = 1.0
 
@@ -38,13 +41,16 @@ def distill_job_config(values: dict[str, Any], settings: Settings) -> dict[str, 
     teacher and data files resolved inside the server's directories (read once now, as the job will)."""
     recipe = recipe_of(values)
     student = values["student"]
+    if student is None:
+        raise FieldError("student", "give a student (a spec or 'SPACE:ARCH'), or a source (a search and rank)")
     try:
         parsed = read_student(student if isinstance(student, dict) else _space_arch(student))
     except DiswotError as error:
         raise FieldError("student", str(error)) from None
     if isinstance(parsed, StudentSpec):
-        check_spec_classes(parsed, values["num_classes"], settings)
-        student, num_classes = parsed.to_dict(), parsed.num_classes
+        check_spec_classes(parsed, settings)
+        # num_classes given with a spec rebuilds its classifier (distill does, and says so in distill.json).
+        student, num_classes = parsed.to_dict(), values["num_classes"] or parsed.num_classes
     elif values["num_classes"] is None:
         raise FieldError("num_classes", "a 'SPACE:ARCH' student needs num_classes over the API")
     else:
@@ -70,30 +76,30 @@ def distill_job_config(values: dict[str, Any], settings: Settings) -> dict[str, 
     return {
         "kind": DISTILL_KIND, "student": student, "teacher": teacher, "checkpoint": checkpoint, "data": data,
         "num_classes": num_classes, "device": values["device"], "recipe": recipe.to_dict(),
+        "source": values.get("source"),
     }
 
 
-def check_spec_classes(spec: StudentSpec, requested: Optional[int], settings: Settings) -> None:
-    """A spec brings its own class count: held to the server's limit like a request's, and not contradicted."""
+def check_spec_classes(spec: StudentSpec, settings: Settings) -> None:
+    """A spec brings its own class count: held to the server's limit like a request's."""
     if spec.num_classes > settings.max_num_classes:
         raise FieldError("student", f"the spec has {spec.num_classes} classes, more than this server's "
                                     f"max_num_classes ({settings.max_num_classes})")
-    if requested is not None and requested != spec.num_classes:
-        raise FieldError("num_classes", f"{requested} contradicts the student spec's {spec.num_classes} classes "
-                                        "(leave it out for a spec)")
 
 
 def check_training_data(data: str, num_classes: int, recipe: DistillConfig, settings: Settings) -> None:
     """The data read now as the job will read it (whole, both splits), so a file that cannot train this student
-    is a 422 rather than a failed job."""
+    is a 422 rather than a failed job; a student with more classes than the data has is num_classes's to fix
+    (giving it rebuilds the classifier), labels beyond the student's classes are the data's."""
     try:
         training_data = load_training_data(data, recipe.image_size, recipe.validation_fraction, recipe.seed,
                                            settings.data_dir.expanduser().resolve())
-        training_data.check_labels(num_classes, data)
     except DiswotError as error:
         raise FieldError("data", str(error)) from None
     except OSError as error:  # a file the server may not read
         raise FieldError("data", f"unreadable: {error.strerror}: {error.filename}") from None
+    field = "num_classes" if training_data.classes < num_classes else "data"
+    in_field(field, lambda: training_data.check_labels(num_classes, data))
 
 
 def recipe_of(values: dict[str, Any]) -> DistillConfig:
@@ -134,7 +140,8 @@ def run_distill_job(pool, job_id: str, config: dict[str, Any], parsed: None = No
         history.append(record)
         done, total = record["epoch"], config["recipe"]["epochs"]
         seconds = sum(r["train_seconds"] for r in history) / len(history)
-        jobs.record_progress(job_id, done, total, max(r["eval_top1"] for r in history), seconds * (total - done))
+        jobs.record_progress(job_id, done, total, max(r["eval_top1"] for r in history), seconds * (total - done),
+                             TRAINING_STAGE, done, total)
 
     history: list[dict[str, Any]] = []
 
@@ -149,6 +156,15 @@ def run_distill_job(pool, job_id: str, config: dict[str, Any], parsed: None = No
         ).summary
 
     run_to_its_end(jobs, job_id, DISTILL_KIND, run, DistillStopped)
+
+
+def epoch_records(settings: Settings, job_id: str) -> list[dict[str, float]]:
+    """The epochs a job has trained so far (its metrics.csv, rewritten after each epoch); none before the first."""
+    path = run_folder(settings, job_id) / METRICS_FILE
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return [{name: float(value) for name, value in row.items() if value != ""} for row in csv.DictReader(handle)]
 
 
 def run_folder(settings: Settings, job_id: str) -> Path:

@@ -45,8 +45,10 @@ class JobRepository:
         self.database = database
         self.owner = owner if owner is not None else replica_name()  # this replica, in the leases it holds
 
-    def create(self, config: dict[str, Any]) -> JobRow:
-        job = JobRow(id=uuid.uuid4().hex, status="queued", config=config, created_at=utc_now())
+    def create(self, config: dict[str, Any], labels: Optional[dict[str, Any]] = None) -> JobRow:
+        """A queued job for `config`, with its `labels` (name, tags, note; `api.schemas.labels`)."""
+        job = JobRow(id=uuid.uuid4().hex, status="queued", config=config, created_at=utc_now(),
+                     **stored_labels(labels or {}))
         with self.database.session() as session, session.begin():
             session.add(job)
         return job
@@ -59,12 +61,19 @@ class JobRepository:
         with self.database.session() as session:
             return session.scalar(select(JobRow.result).where(JobRow.id == job_id))
 
-    def page(self, status: Optional[str], limit: int, offset: int, kind: str = "search") -> tuple[list[JobRow], int]:
-        """Jobs of one kind ('search' or 'distill'), newest first, and how many match in all."""
-        query = select(JobRow).where(JOB_KIND == kind)
-        count = select(func.count()).select_from(JobRow).where(JOB_KIND == kind)
+    def page(self, status: Optional[str], limit: int, offset: int, kind: str = "search",
+             tag: Optional[str] = None, source: Optional[str] = None) -> tuple[list[JobRow], int]:
+        """Jobs of one kind ('search' or 'distill'), newest first, and how many match in all; only those with
+        `status`, with `tag`, distilled from the search `source`, when given."""
+        conditions = [JOB_KIND == kind]
         if status is not None:
-            query, count = query.where(JobRow.status == status), count.where(JobRow.status == status)
+            conditions.append(JobRow.status == status)
+        if tag is not None:
+            conditions.append(JobRow.tags.contains(f",{tag},", autoescape=True))
+        if source is not None:
+            conditions.append(JobRow.config["source"]["search"].as_string() == source)
+        query = select(JobRow).where(*conditions)
+        count = select(func.count()).select_from(JobRow).where(*conditions)
         with self.database.session() as session:
             rows = session.scalars(query.order_by(JobRow.created_at.desc(), JobRow.id).limit(limit).offset(offset))
             return list(rows), session.scalar(count)
@@ -132,12 +141,24 @@ class JobRepository:
             return bool(session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
 
     def record_progress(
-        self, job_id: str, done: int, total: Optional[int], best: Optional[float], eta: Optional[float]
+        self, job_id: str, done: int, total: Optional[int], best: Optional[float], eta: Optional[float],
+        stage: Optional[str] = None, stage_done: Optional[int] = None, stage_total: Optional[int] = None,
     ) -> None:
-        self._update_running(job_id, evaluations_done=done, evaluations_total=total, best_score=best, eta_seconds=eta)
+        """The job's overall counts (a search's candidates, a distillation's epochs) and its current stage's own."""
+        self._update_running(job_id, evaluations_done=done, evaluations_total=total, best_score=best, eta_seconds=eta,
+                             stage=stage, stage_done=stage_done, stage_total=stage_total)
+
+    def relabel(self, job_id: str, labels: dict[str, Any]) -> Optional[JobRow]:
+        """Change the labels given (name, tags, note) of a job in any status; the job, or None."""
+        if labels:
+            with self.database.session() as session, session.begin():
+                session.execute(update(JobRow).where(JobRow.id == job_id).values(**stored_labels(labels)))
+        return self.get(job_id)
 
     def succeed(self, job_id: str, result: dict[str, Any]) -> None:
-        self._update_running(job_id, status="succeeded", result=result, finished_at=utc_now(), eta_seconds=0.0)
+        """Succeeded with `result`; a search's stop reason is kept beside it (the listing shows it)."""
+        self._update_running(job_id, status="succeeded", result=result, finished_at=utc_now(), eta_seconds=0.0,
+                             stop_reason=result.get("stop_reason"))
 
     def fail(self, job_id: str, error: str) -> None:
         self._update_running(job_id, status="failed", error=error, finished_at=utc_now(), eta_seconds=None)
@@ -198,3 +219,16 @@ class JobRepository:
                 .where(JobRow.id == job_id, JobRow.status == "running", JobRow.lease_owner == self.owner)
                 .values(**values)
             )
+
+
+def stored_labels(labels: dict[str, Any]) -> dict[str, Any]:
+    """Labels as the columns hold them: tags between commas (",a,b,"; "" for none)."""
+    stored = dict(labels)
+    if "tags" in stored:
+        tags = list(dict.fromkeys(stored["tags"] or []))
+        stored["tags"] = f",{','.join(tags)}," if tags else ""
+    return stored
+
+
+def tags_of(job: JobRow) -> list[str]:
+    return [tag for tag in (job.tags or "").split(",") if tag]

@@ -41,7 +41,8 @@ def run_search_job(pool, job_id: str, config: dict[str, Any], parsed: Optional[S
 
 
 class ProgressWriter:
-    """`on_progress` for one job: keeps the latest SearchProgress and writes it at most every PROGRESS_INTERVAL_S."""
+    """`on_progress` for one job: keeps the latest SearchProgress and writes it at most every PROGRESS_INTERVAL_S,
+    and at once when the stage changes (a poller sees every stage)."""
 
     def __init__(self, jobs: JobRepository, job_id: str):
         self.jobs = jobs
@@ -50,18 +51,20 @@ class ProgressWriter:
         self.last_search: Optional[SearchProgress] = None
         self.confirm_started: Optional[float] = None
         self.written_at = float("-inf")
+        self.written_stage: Optional[str] = None
 
     def __call__(self, progress: SearchProgress) -> None:
         self.latest = progress
         if progress.stage == "search":
             self.last_search = progress
-        elif self.confirm_started is None:
+        elif progress.stage == "confirm" and self.confirm_started is None:
             self.confirm_started = progress.elapsed
-        if time.monotonic() - self.written_at >= PROGRESS_INTERVAL_S:
+        if progress.stage != self.written_stage or time.monotonic() - self.written_at >= PROGRESS_INTERVAL_S:
             self.flush()
 
     def flush(self) -> None:
-        """The job keeps the search's evaluation counts through the confirm stage; the ETA covers both stages."""
+        """The job's evaluation counts are the search's (kept through the confirm stage; none during the
+        calibration), the stage's own count beside them, and the current stage's ETA."""
         progress = self.latest
         if progress is None:
             return
@@ -70,9 +73,11 @@ class ProgressWriter:
             elapsed -= self.confirm_started or 0.0
         if progress.total is not None and done:
             eta = elapsed / done * max(progress.total - done, 0)
-        counts = self.last_search or progress
-        self.jobs.record_progress(self.job_id, counts.evaluations, counts.total, progress.best_score, eta)
+        counts = self.last_search or SearchProgress(0, None, None, 0.0)
+        self.jobs.record_progress(self.job_id, counts.evaluations, counts.total, progress.best_score, eta,
+                                  progress.stage, progress.evaluations, progress.total)
         self.written_at = time.monotonic()
+        self.written_stage = progress.stage
 
 
 register_job_kind(JobKind(SEARCH_KIND, run_search_job))

@@ -2,8 +2,9 @@
 
     from diswot.client import Client
     with Client("http://localhost:8000", api_key=None) as client:
-        job = client.submit(teacher="resnet56", space="resnet_cifar", evaluations=200, max_params="0.5M")
-        client.wait(job["id"], on_progress=lambda job: print(job["progress"]))
+        job = client.submit(teacher="resnet56", space="resnet_cifar", evaluations=200, max_params="0.5M",
+                            name="r56 under 0.5M", tags=["r56"])
+        client.wait(job["id"], on_progress=lambda job: print(job["progress"]["stage"], job["progress"]["stage_done"]))
         students = client.result(job["id"])["students"]   # specs: diswot.build_student(students[0]) builds one
         run = client.distill(student=students[0], teacher="resnet56", checkpoint="r56.pt", data="c100.npz", epochs=240)
 
@@ -104,13 +105,27 @@ class Call:
     path: str
     params: Optional[dict[str, Any]] = None
     body: Any = None
+    text: bool = False  # the answer is text (CSV), not JSON
 
 
-def answer(response: httpx.Response) -> Any:
-    """The JSON of a successful response (None for 204), or the ServiceError the server's answer stands for."""
+def table_params(feasible: Optional[bool], stage: Optional[str], sort: str, descending: bool,
+                 **page: int) -> dict[str, Any]:
+    params = {"sort": sort, "descending": descending, **page}
+    if feasible is not None:
+        params["feasible"] = feasible
+    if stage is not None:
+        params["stage"] = stage
+    return params
+
+
+def answer(response: httpx.Response, text: bool = False) -> Any:
+    """The JSON (or with `text` the text) of a successful response (None for 204), or the ServiceError the
+    server's answer stands for."""
     if response.is_success:
         if response.status_code == 204:
             return None
+        if text:
+            return response.text
         try:
             return response.json()
         except ValueError:
@@ -143,12 +158,30 @@ class Endpoints:
         raise NotImplementedError
 
     def submit(self, request: Optional[dict[str, Any]] = None, **fields: Any) -> Any:
-        """Queue a search (a search request's fields); returns the job, whose `id` the other calls take."""
+        """Queue a search (a search request's fields, and optionally its `name`, `tags` and `note`); returns the
+        job, whose `id` the other calls take."""
         return self.send(Call("POST", "/v1/searches", body={**(request or {}), **fields}))
 
     def get(self, job_id: str) -> Any:
-        """The job's status, progress (evaluations, total, best_score, elapsed, eta) and error."""
+        """The job's status, progress (its `stage` — calibration, search, confirm — with `stage_done` of
+        `stage_total`; the search's evaluations, total, best_score; elapsed, eta), stop_reason and error."""
         return self.send(Call("GET", job_path(job_id)))
+
+    def label(self, job_id: str, **labels: Any) -> Any:
+        """Change a job's `name`, `tags` or `note` (those given; None clears a name or note); returns the job."""
+        return self.send(Call("PATCH", job_path(job_id), body=labels))
+
+    def evaluations(self, job_id: str, feasible: Optional[bool] = None, stage: Optional[str] = None,
+                    sort: str = "number", descending: bool = False, limit: int = 50, offset: int = 0) -> Any:
+        """One page of every evaluation of a job, numbered, filtered and sorted: {"items", "total", ...}."""
+        return self.send(Call("GET", job_path(job_id, "evaluations/table"),
+                              params=table_params(feasible, stage, sort, descending, limit=limit, offset=offset)))
+
+    def evaluations_csv(self, job_id: str, feasible: Optional[bool] = None, stage: Optional[str] = None,
+                        sort: str = "number", descending: bool = False) -> Any:
+        """Every evaluation that passes the filters as CSV text (a run folder's history.csv columns)."""
+        return self.send(Call("GET", job_path(job_id, "evaluations.csv"),
+                              params=table_params(feasible, stage, sort, descending), text=True))
 
     def result(self, job_id: str, history: bool = False) -> Any:
         """Ranked `students` and the `pareto_front` of a succeeded job (with `history`: every evaluation)."""
@@ -161,16 +194,25 @@ class Endpoints:
         """Delete a finished job."""
         return self.send(Call("DELETE", job_path(job_id)))
 
-    def list(self, status: Optional[str] = None, limit: int = 20, offset: int = 0) -> Any:
-        """One page of jobs, newest first: {"items", "total", "limit", "offset"}."""
-        params = {"limit": limit, "offset": offset, **({"status": status} if status else {})}
+    def list(self, status: Optional[str] = None, limit: int = 20, offset: int = 0, tag: Optional[str] = None) -> Any:
+        """One page of search jobs, newest first (only those with `status`, `tag`): {"items", "total", ...}."""
+        params = {"limit": limit, "offset": offset, **({"status": status} if status else {}),
+                  **({"tag": tag} if tag else {})}
         return self.send(Call("GET", "/v1/searches", params=params))
 
     def distill(self, request: Optional[dict[str, Any]] = None, **fields: Any) -> Any:
-        """Queue a distillation job (`student`: a spec from a search result or 'SPACE:ARCH'; `teacher`,
-        `checkpoint`, `data`, `epochs`, ...); follow it with `get`/`wait` like a search, then
-        `distillation_result`."""
+        """Queue a distillation job (`student`: a spec from a search result or 'SPACE:ARCH', or
+        `source={"search": id, "rank": 1}`: a search's ranked student; `teacher`, `checkpoint`, `data`, `epochs`,
+        ...); follow it with `distillation`/`wait`, then `distillation_result`."""
         return self.send(Call("POST", "/v1/distillations", body={**(request or {}), **fields}))
+
+    def distillation(self, job_id: str) -> Any:
+        """A distillation job: its progress counts `epochs_done` of `epochs`, with `best_top1` (%)."""
+        return self.send(Call("GET", job_path(job_id, jobs="distillations")))
+
+    def distillation_epochs(self, job_id: str) -> Any:
+        """The epochs a distillation has trained so far, each with its losses and accuracies."""
+        return self.send(Call("GET", job_path(job_id, "epochs", jobs="distillations")))["items"]
 
     def distillation_result(self, job_id: str) -> Any:
         """The summary of a succeeded distillation job (final and best top-1/top-5, settings, time per epoch)."""
@@ -195,7 +237,7 @@ class Client(Endpoints):
     def send(self, call: Call) -> Any:
         with reaching(self.http.base_url, call, self.timeout):
             response = self.http.request(call.method, call.path, params=call.params, json=call.body)
-        return answer(response)
+        return answer(response, call.text)
 
     def wait(
         self,
@@ -236,7 +278,7 @@ class AsyncClient(Endpoints):
     async def send(self, call: Call) -> Any:
         with reaching(self.http.base_url, call, self.timeout):
             response = await self.http.request(call.method, call.path, params=call.params, json=call.body)
-        return answer(response)
+        return answer(response, call.text)
 
     async def wait(
         self,

@@ -1,10 +1,11 @@
 """Headless Chromium for the dashboard's browser tests and its screenshot script (Debian's `chromium` and
-`chromium-driver` packages driven by Selenium; nothing is downloaded)."""
+`chromium-driver` packages driven by Selenium; nothing is downloaded), and what the browser tests do on a page."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -59,3 +60,60 @@ def start_chromium(download_dir: Path, window: tuple[int, int] = (1400, 1000), p
     )
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(executable_path=driver))
+
+
+def wait_until(condition, timeout=60.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
+        time.sleep(0.05)
+    return value
+
+
+def open_page(browser, url):
+    """Load a page and wait for its first complete render; returns the milliseconds from navigation to it."""
+    browser.get(url)
+    wait_until(lambda: browser.execute_script("return document.documentElement.dataset.ready"), 30, f"{url} ready")
+    return browser.execute_script("return performance.getEntriesByName('dashboard-ready')[0].startTime")
+
+
+def by_id(browser, element_id):
+    return browser.find_element("id", element_id)
+
+
+def fill(browser, field, value):
+    """Type into a form's field (opening its advanced section first if it is folded away)."""
+    element = by_id(browser, f"field-{field}")
+    browser.execute_script("const d = arguments[0].closest('details'); if (d) d.open = true", element)
+    if element.tag_name == "select":
+        browser.execute_script("arguments[0].value = arguments[1]", element, value)
+    else:
+        element.clear()
+        element.send_keys(str(value))
+
+
+def status_on_page(browser):
+    return by_id(browser, "status").get_attribute("data-status")
+
+
+def table_rows(browser, table_id):
+    """The rendered text of each body cell, read in one step (a table redrawn meanwhile cannot go stale)."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll(`#${arguments[0]} tbody tr`)]"
+        ".map(row => [...row.cells].map(cell => cell.innerText.trim()))", table_id)
+
+
+def downloaded(directory: Path, name: str) -> Path:
+    path = directory / name
+    wait_until(lambda: path.exists() and path.stat().st_size > 0, 30, f"the download of {name}")
+    return path
+
+
+def console_errors(browser):
+    """Severe console messages (failed loads, script errors, content-policy violations), less expected API answers."""
+    expected = ("401 (Unauthorized)", "422 (Unprocessable", "404 (Not Found)")
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE" and not any(text in entry["message"] for text in expected)
+    ]

@@ -25,7 +25,8 @@ from service_testing import SCRIPT_HEADERS  # noqa: E402
 
 TINY = dict(teacher="resnet8", space="resnet_cifar_wide", num_classes=10, batch_size=8, population=8, sample_size=3)
 VENDOR = Path(__file__).resolve().parents[1] / "api" / "dashboard" / "static" / "vendor"
-PAGES = ("/", "/new", "/compare", "/jobs/0123abcd")
+PAGES = ("/", "/new", "/compare", "/jobs/0123abcd", "/distillations", "/distillations/new", "/distillations/0123abcd",
+         "/api-reference")
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_service_environment")
@@ -67,11 +68,14 @@ def test_pages_are_served_without_a_key_but_hold_no_job_data(service):
 def test_with_a_key_the_new_search_form_with_limits_and_names_needs_it(service):
     client = service(api_key="s3cret", max_evaluations=321)
     page = client.get("/new").text
-    assert "search-form-slot" in page
+    assert "form-slot" in page
     assert "321" not in page and "resnet56" not in page and "field-evaluations" not in page
     assert client.get("/new/form").status_code == 401
     form = client.get("/new/form", headers={"X-API-Key": "s3cret"})
     assert form.status_code == 200 and 'max="321"' in form.text and "resnet56" in form.text
+    assert client.get("/distillations/new/form").status_code == 401
+    distill = client.get("/distillations/new/form", headers={"X-API-Key": "s3cret"})
+    assert distill.status_code == 200 and 'id="field-epochs"' in distill.text and 'value="kd"' in distill.text
 
 
 def test_the_form_states_this_servers_limits_and_defaults(service):
@@ -94,7 +98,8 @@ def test_the_form_states_this_servers_limits_and_defaults(service):
 
 def test_pages_stay_out_of_the_api_document(service):
     paths = service().get("/openapi.json").json()["paths"]
-    assert not {"/", "/new", "/new/form", "/compare", "/jobs/{job_id}"} & set(paths)
+    assert not {"/", "/new", "/new/form", "/compare", "/jobs/{job_id}", "/distillations/new",
+                "/distillations/new/form", "/api-reference"} & set(paths)
     assert {"/v1/searches/{job_id}/evaluations", "/v1/searches/{job_id}/students/{rank}/torchscript"} <= set(paths)
 
 

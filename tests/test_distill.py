@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -186,6 +187,7 @@ def run_cli(*args):
     ("untrained", "no trained weights"),
     ("data", "does not exist"),
     ("labels", "labels 0..3 but the student has 2 classes"),
+    ("classes", "has 4 classes (labels 0..3) but the student has 10: give num_classes 4 (--num-classes)"),
 ])
 def test_bad_inputs_are_one_line_errors_before_training(tiny, tmp_path, case, fragment):
     args = {"spec": STUDENT, "--data": str(tiny / "data.npz"), "--teacher": TEACHER,
@@ -200,6 +202,10 @@ def test_bad_inputs_are_one_line_errors_before_training(tiny, tmp_path, case, fr
         del args["--checkpoint"]
     elif case == "data":
         args["--data"] = str(tmp_path / "missing.npz")
+    elif case == "classes":  # a 100-class spec on 10-class data trained to below chance before: now refused
+        args["spec"] = str(tmp_path / "ten.json")
+        Path(args["spec"]).write_text(json.dumps(UnscoredStudent("resnet_cifar", "1x16-1x32-1x64").spec(10).to_dict(),
+                                                 default=str))
     else:
         args["--num-classes"] = "2"
     out = tmp_path / "out"
@@ -213,8 +219,6 @@ def test_bad_inputs_are_one_line_errors_before_training(tiny, tmp_path, case, fr
 
 
 def test_cli_trains_from_a_result_json_and_resumes(tiny, tmp_path):
-    from diswot.distillation.student import UnscoredStudent
-
     spec = UnscoredStudent("resnet_cifar", "1x16-1x32-1x64").spec(CLASSES)
     (tmp_path / "result.json").write_text(json.dumps({"students": [spec.to_dict()] * 2}, default=str))
     command = ["distill", str(tmp_path / "result.json"), "--rank", "2", "--data", str(tiny / "data.npz"),
@@ -244,3 +248,21 @@ def test_the_callers_global_random_state_is_given_back(tiny, tmp_path):
     torch.manual_seed(123)
     run(tiny, tmp_path / "run", config=DistillConfig(epochs=1, batch_size=16, image_size=16))
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_num_classes_rebuilds_a_specs_classifier_and_distill_json_reports_each_mode_as_it_ran(tiny, tmp_path):
+    spec = tmp_path / "ten.json"
+    spec.write_text(json.dumps(UnscoredStudent("resnet_cifar", "1x16-1x32-1x64").spec(10).to_dict(), default=str))
+    common = ["--data", str(tiny / "data.npz"), "--epochs", "1", "--batch-size", "16", "--image-size", "16"]
+    vanilla = run_cli("distill", str(spec), "--num-classes", "4", "--mode", "vanilla", "--out",
+                      str(tmp_path / "vanilla"), *common)
+    assert vanilla.returncode == 0, vanilla.stderr
+    assert "note: the classifier was rebuilt for 4 classes (the spec had 10)" in vanilla.stdout
+    summary = json.loads((tmp_path / "vanilla" / "distill.json").read_text())
+    assert summary["student"]["num_classes"] == 4 and summary["notes"][0].startswith("the classifier was rebuilt")
+    assert summary["config"]["mode"] == "vanilla" and "weights" not in summary["config"]  # no KD weights it never used
+    kd = run_cli("distill", STUDENT, "--teacher", TEACHER, "--checkpoint", str(tiny / "teacher.pt"), "--out",
+                 str(tmp_path / "kd"), *common)
+    assert kd.returncode == 0, kd.stderr
+    weights = json.loads((tmp_path / "kd" / "distill.json").read_text())["config"]["weights"]
+    assert weights["kd"] == LossWeights().kd and weights["temperature"] == LossWeights().temperature

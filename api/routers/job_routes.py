@@ -1,17 +1,23 @@
-"""What the routers of every job kind share: a job's view, its lookup, the 409 of a job without a result, and the
-paged listing of one kind's jobs.
+"""What the routers of every job kind share: a job's view (a search's, a distillation's), its lookup, the 409 of a
+job without a result, the paged listing of searches and the change of a job's labels.
 
 No `from __future__ import annotations` (see searches.py): the listing's query bounds come from the settings.
 """
 
 from datetime import datetime, timezone
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable, Optional, Union
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from api.db import JobRow, utc_now
 from api.dependencies import JobsDep
-from api.schemas.responses import JobStatus, SearchJob, SearchJobPage, SearchJobProgress
+from api.distill_jobs import is_distillation
+from api.jobs import tags_of
+from api.schemas.labels import JobLabels, Tag
+from api.schemas.responses import (
+    NOT_FOUND, UNREADABLE, DistillationJob, DistillationProgress, JobStatus, SearchJob, SearchJobPage,
+    SearchJobProgress,
+)
 from api.settings import Settings
 
 JobId = Annotated[str, Path(max_length=64, description="The id returned when the job was submitted.")]
@@ -26,28 +32,54 @@ def as_utc(moment: Optional[datetime]) -> Optional[datetime]:
     return moment.replace(tzinfo=timezone.utc)
 
 
-def job_view(job: JobRow) -> SearchJob:
+def elapsed_of(job: JobRow) -> Optional[float]:
     started, finished = as_utc(job.started_at), as_utc(job.finished_at)
-    elapsed = ((finished or utc_now()) - started).total_seconds() if started is not None else None
+    return ((finished or utc_now()) - started).total_seconds() if started is not None else None
+
+
+def common_fields(job: JobRow) -> dict:
+    """What a job's view says whatever its kind: status, times, labels, config."""
+    return dict(
+        id=job.id, status=job.status, created_at=as_utc(job.created_at), started_at=as_utc(job.started_at),
+        finished_at=as_utc(job.finished_at), error=job.error, cancel_requested=job.cancel_requested, runs=job.runs,
+        config=job.config, name=job.name, tags=tags_of(job), note=job.note,
+    )
+
+
+def search_view(job: JobRow) -> SearchJob:
     progress = SearchJobProgress(
         evaluations=job.evaluations_done,
         total=job.evaluations_total,
         best_score=job.best_score,
-        elapsed=elapsed,
+        elapsed=elapsed_of(job),
         eta=job.eta_seconds,
+        stage=job.stage,
+        stage_done=job.stage_done,
+        stage_total=job.stage_total,
     )
-    return SearchJob(
-        id=job.id,
-        status=job.status,
-        created_at=as_utc(job.created_at),
-        started_at=started,
-        finished_at=finished,
-        progress=progress,
-        error=job.error,
-        cancel_requested=job.cancel_requested,
-        runs=job.runs,
-        config=job.config,
+    return SearchJob(progress=progress, stop_reason=job.stop_reason, **common_fields(job))
+
+
+def distillation_view(job: JobRow) -> DistillationJob:
+    """A distillation's counters, named for what they hold: epochs and top-1."""
+    progress = DistillationProgress(
+        epochs_done=job.evaluations_done,
+        epochs=job.evaluations_total if job.evaluations_total is not None else job.config["recipe"]["epochs"],
+        best_top1=job.best_score,
+        elapsed=elapsed_of(job),
+        eta=job.eta_seconds,
+        stage=job.stage,
     )
+    return DistillationJob(progress=progress, **common_fields(job))
+
+
+# What /v1/searches/{id} answers: it serves every kind of job (a distillation's cancel and delete go there too).
+AnyJob = Union[SearchJob, DistillationJob]
+
+
+def job_view(job: JobRow) -> AnyJob:
+    """The job as its kind describes it."""
+    return distillation_view(job) if is_distillation(job.config) else search_view(job)
 
 
 def existing_job(jobs: JobsDep, job_id: str) -> JobRow:
@@ -67,17 +99,32 @@ def succeeded(job: JobRow, kind: str) -> JobRow:
     return job
 
 
-def add_job_listing(router: APIRouter, settings: Settings, kind: str, description: str) -> None:
-    """`GET ""` on `router`: the jobs of `kind`, newest first, one page at a time, as `list_<router's tag>`."""
+def add_search_listing(router: APIRouter, settings: Settings) -> None:
+    """`GET ""` on `router`: the search jobs, newest first, one page at a time."""
 
     def list_jobs(
         jobs: JobsDep,
         status: Annotated[Optional[JobStatus], Query(description="Only jobs in this status.")] = None,
+        tag: Annotated[Optional[Tag], Query(description="Only jobs with this tag.")] = None,
         limit: Annotated[int, Query(ge=1, le=settings.max_list_length)] = min(20, settings.max_list_length),
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ):
-        rows, total = jobs.page(status, limit, offset, kind=kind)
-        return SearchJobPage(items=[job_view(row) for row in rows], total=total, limit=limit, offset=offset)
+        """Jobs, newest first, one page at a time."""
+        rows, total = jobs.page(status, limit, offset, kind="search", tag=tag)
+        return SearchJobPage(items=[search_view(row) for row in rows], total=total, limit=limit, offset=offset)
 
-    router.add_api_route("", list_jobs, methods=["GET"], response_model=SearchJobPage,
-                         name=f"list_{router.tags[0]}", description=description)
+    router.add_api_route("", list_jobs, methods=["GET"], response_model=SearchJobPage, name="list_searches")
+
+
+def add_job_labelling(router: APIRouter, lookup: Callable[[JobsDep, str], JobRow],
+                      view: Callable[[JobRow], Any], model: Any) -> None:
+    """`PATCH /{job_id}` on `router`: change a job's name, tags or note (in any status); `lookup` finds the job
+    (a 404 for none, or for one of another kind) and `view` describes it as `model`."""
+
+    def label_job(job_id: JobId, labels: JobLabels, jobs: JobsDep):
+        """Change the job's name, tags or note: the fields given change, the others stay."""
+        lookup(jobs, job_id)
+        return view(jobs.relabel(job_id, labels.model_dump(exclude_unset=True)))
+
+    router.add_api_route("/{job_id}", label_job, methods=["PATCH"], response_model=model,
+                         responses={**NOT_FOUND, **UNREADABLE}, name=f"label_{router.tags[0]}")

@@ -10,8 +10,10 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from api.dependencies import JobsDep, PoolDep
 from api.distill_jobs import is_distillation
-from api.job_kinds import SEARCH_KIND
-from api.routers.job_routes import JobId, add_job_listing, existing_job, job_view, succeeded
+from api.routers.job_routes import (
+    AnyJob, JobId, add_job_labelling, add_search_listing, existing_job, job_view, search_view, succeeded,
+)
+from api.schemas.labels import split_labels
 from api.schemas.requests import search_request_model
 from api.schemas.responses import CONFLICT, NOT_FOUND, UNREADABLE, SearchJob, SearchResultBody
 from api.settings import Settings
@@ -29,18 +31,22 @@ def searches_router(settings: Settings) -> APIRouter:
         response_description="Accepted: the job is queued; follow it at the Location header.",
     )
     def submit_search(body: SearchRequest, request: Request, response: Response, jobs: JobsDep, pool: PoolDep):
-        """Queue a search. Everything is validated first: a job that is accepted starts with a valid configuration."""
-        parsed = search_request(body.model_dump(), settings)
-        job = jobs.create(parsed.to_dict())
+        """Queue a search (with a name, tags and a note if given). Everything is validated first: a job that is
+        accepted starts with a valid configuration."""
+        fields, labels = split_labels(body.model_dump())
+        parsed = search_request(fields, settings)
+        job = jobs.create(parsed.to_dict(), labels)
         pool.enqueue(job.id, parsed)
         response.headers["Location"] = str(request.url_for("get_search", job_id=job.id))
-        return job_view(job)
+        return search_view(job)
 
-    add_job_listing(router, settings, SEARCH_KIND, "Jobs, newest first, one page at a time.")
+    add_search_listing(router, settings)
+    add_job_labelling(router, existing_job, job_view, AnyJob)
 
-    @router.get("/{job_id}", response_model=SearchJob, responses=NOT_FOUND, name="get_search")
+    @router.get("/{job_id}", response_model=AnyJob, responses=NOT_FOUND, name="get_search")
     def get_search(job_id: JobId, jobs: JobsDep):
-        """A job's status, progress (evaluations done of total, best score so far, elapsed, ETA) or why it failed."""
+        """A job's status, progress (a search's: its stage and the stage's count; evaluations done of total, best
+        score, elapsed, the stage's ETA; a distillation's: epochs), why it stopped or why it failed."""
         return job_view(existing_job(jobs, job_id))
 
     @router.get("/{job_id}/result", response_model=SearchResultBody, responses={**NOT_FOUND, **CONFLICT})
@@ -62,7 +68,7 @@ def searches_router(settings: Settings) -> APIRouter:
     @router.post(
         "/{job_id}/cancel",
         status_code=202,
-        response_model=SearchJob,
+        response_model=AnyJob,
         responses={**NOT_FOUND, **CONFLICT},
         response_description="Accepted: a queued job is cancelled; a running one stops after its current candidate.",
     )

@@ -7,6 +7,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from api.schemas.labels import LABEL_FIELDS
 from api.schemas.requests import SEED_LIMIT, Spec
 from api.settings import Settings
 from diswot.devices import DEVICE_CHOICES
@@ -24,6 +25,14 @@ DISTILL_EXAMPLE = {
 }
 
 
+class SourceStudent(BaseModel):
+    """A ranked student of a succeeded search on this server: the student to train, and a link back to it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    search: str = Field(min_length=1, max_length=64, description="The search job's id.")
+    rank: int = Field(1, ge=1, description="Its rank in the search's result (1 = best).")
+
+
 def distill_request_model(settings: Settings) -> type[BaseModel]:
     weights = DEFAULTS.weights
     return create_model(
@@ -34,15 +43,20 @@ def distill_request_model(settings: Settings) -> type[BaseModel]:
         ),
         __doc__="Train a student by distillation from a frozen teacher (mode 'kd') or without one ('vanilla').",
         student=(
-            Union[dict[str, Any], Spec],
-            Field(description="A student spec as a search result gives it (`students[i]`), or 'SPACE:ARCH'."),
+            Optional[Union[dict[str, Any], Spec]],
+            Field(None, description="A student spec as a search result gives it (`students[i]`), or 'SPACE:ARCH'; "
+                                    "leave it out to train `source`'s student."),
         ),
+        source=(Optional[SourceStudent], Field(None, description="The search and rank the student comes from: "
+                                                                 "its spec is taken from there when `student` is "
+                                                                 "left out, and the two jobs link to each other.")),
         teacher=(Optional[Spec], Field(None, description="Zoo name, SPACE:ARCH, or a TorchScript file in the "
                                                          "server's teacher directory; needed by mode 'kd'.")),
         checkpoint=(Optional[Spec], Field(None, description="Trained teacher weights, in the teacher directory.")),
         data=(Spec, Field(description="Training data in the data directory: an .npz, cifar:DIR or folder:DIR.")),
         num_classes=(Optional[int], Field(None, ge=2, le=settings.max_num_classes,
-                                          description="Classes of a 'SPACE:ARCH' student (needed for one).")),
+                                          description="Classes of a 'SPACE:ARCH' student (needed for one); "
+                                                      "with a spec, its classifier is rebuilt for this many.")),
         mode=(Literal[MODES], Field(DEFAULTS.mode)),  # type: ignore[valid-type]
         epochs=(int, Field(ge=1, le=settings.max_distill_epochs,
                            description=f"Training epochs (at most {settings.max_distill_epochs} here).")),
@@ -59,4 +73,5 @@ def distill_request_model(settings: Settings) -> type[BaseModel]:
         validation_fraction=(float, Field(DEFAULTS.validation_fraction, gt=0, lt=1)),
         image_size=(int, Field(DEFAULTS.image_size, ge=8, le=settings.max_image_size)),
         device=(Literal[DEVICE_CHOICES], Field("auto")),  # type: ignore[valid-type]
+        **LABEL_FIELDS,
     )

@@ -136,6 +136,8 @@ def probe_fields(settings: Settings) -> dict[str, Any]:
 
 
 def search_request_model(settings: Settings) -> type[BaseModel]:
+    from api.schemas.labels import LABEL_FIELDS  # labels.py takes TEXT_PATTERN from here
+
     return create_model(
         "SearchRequest",
         __config__=ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [SEARCH_EXAMPLE]}),
@@ -191,6 +193,7 @@ def search_request_model(settings: Settings) -> type[BaseModel]:
                   f"{settings.executor_spec().default_concurrency}, this server's executor's "
                   f"default; at most {settings.max_concurrency})."),
         ),
+        **LABEL_FIELDS,
     )
 
 

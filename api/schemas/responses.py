@@ -27,25 +27,44 @@ INVALID = {
 UNREADABLE = {400: {"model": ErrorMessage, "description": "The body could not be read (not UTF-8 JSON)."}}
 
 
+SearchStage = Literal["calibration", "search", "confirm"]
+
+
 class SearchJobProgress(BaseModel):
-    evaluations: int = Field(description="Feasible candidates scored so far.")
+    evaluations: int = Field(description="Feasible candidates the search has scored (kept through the confirm stage).")
     total: Optional[int] = Field(description="Candidates the search will score (none for exhaustive search).")
     best_score: Optional[float]
     elapsed: Optional[float] = Field(description="Seconds since the job first started; none while queued.")
-    eta: Optional[float] = Field(description="Estimated seconds left, as of the last progress update.")
+    eta: Optional[float] = Field(description="Estimated seconds left in the current stage, as of the last update.")
+    stage: Optional[SearchStage] = Field(
+        None, description="calibration (reference cells measured), search (candidates scored), confirm (the best "
+                          "candidates scored again); none before the job starts.")
+    stage_done: Optional[int] = Field(None, description="The stage's own count: cells, candidates or finalists.")
+    stage_total: Optional[int] = Field(None, description="What the stage will count (none: not known).")
 
 
-class SearchJob(BaseModel):
+class JobFields(BaseModel):
+    """What every job has, whatever its kind."""
+
     id: str
     status: JobStatus
     created_at: datetime
     started_at: Optional[datetime]
     finished_at: Optional[datetime]
-    progress: SearchJobProgress
     error: Optional[str] = Field(description="Why the job failed.")
     cancel_requested: bool
     runs: int = Field(description="Times a worker started the job; more than 1 when it resumed after a restart.")
-    config: dict[str, Any] = Field(description="The validated search configuration.")
+    config: dict[str, Any] = Field(description="The validated request.")
+    name: Optional[str] = Field(None, description="The job's name, if it was given one.")
+    tags: list[str] = Field(default_factory=list)
+    note: Optional[str] = None
+
+
+class SearchJob(JobFields):
+    progress: SearchJobProgress
+    stop_reason: Optional[str] = Field(
+        None, description="Why a succeeded search stopped: 'evaluations reached', 'space exhausted' (fewer "
+                          "candidates met the budget than asked for), ...")
 
 
 class SearchJobPage(BaseModel):
@@ -55,8 +74,46 @@ class SearchJobPage(BaseModel):
     offset: int
 
 
+class DistillationProgress(BaseModel):
+    epochs_done: int = Field(description="Epochs trained and evaluated so far.")
+    epochs: int = Field(description="Epochs the run trains.")
+    best_top1: Optional[float] = Field(description="Best evaluation top-1 so far (%).")
+    elapsed: Optional[float] = Field(description="Seconds since the job first started; none while queued.")
+    eta: Optional[float] = Field(description="Estimated seconds left, from the epochs so far.")
+    stage: Optional[Literal["training"]] = Field(None, description="training once the job runs.")
+
+
+class DistillationJob(JobFields):
+    progress: DistillationProgress
+
+
+class DistillationJobPage(BaseModel):
+    items: list[DistillationJob]
+    total: int = Field(description="Jobs matching the filter, on all pages.")
+    limit: int
+    offset: int
+
+
+class EpochPage(BaseModel):
+    items: list[dict[str, float]] = Field(
+        description="One record per epoch trained so far, in order (metrics.csv's columns: epoch, train_loss, "
+                    "train_top1, eval_loss, eval_top1, eval_top5, train_seconds, ...).")
+
+
 class EvaluationPage(BaseModel):
     items: list[Evaluation] = Field(description="Stored evaluations in the order they were made, from `offset` on.")
+    offset: int
+
+
+class NumberedEvaluation(BaseModel):
+    number: int = Field(description="Its place in evaluation order, from 1.")
+    evaluation: Evaluation
+
+
+class EvaluationTable(BaseModel):
+    items: list[NumberedEvaluation]
+    total: int = Field(description="Evaluations matching the filters, on all pages.")
+    limit: int
     offset: int
 
 

@@ -11,7 +11,7 @@ import typer
 
 from diswot.cli.app import app
 from diswot.cli.executor_options import ExecutorOption, GpusPerWorkerOption, RayAddressOption, WorkersOption
-from diswot.cli.progress import search_progress_bar
+from diswot.cli.progress import SearchProgressDisplay, progress_display
 from diswot.cli.scoring_options import CacheDirOption, NoCacheOption, calibration_cache_of, latency_cache_of
 from diswot.errors import integer_field
 from diswot.executors import ExecutorSpec
@@ -51,10 +51,8 @@ def batch_command(
     with spec.build() as scoring:  # one pool for the whole file: its workers stay warm from search to search
         for position, entry in enumerate(entries, start=1):
             request = entry.request
-            bar, update = search_progress_bar(request.strategy.evaluation_limit,
-                                              f"[{position}/{len(entries)}] {entry.name}")
-            with bar:
-                result = search_in_folder(request, out / entry.name, on_progress=update, executor=scoring,
+            with SearchProgressDisplay(progress_display(), f"[{position}/{len(entries)}] {entry.name}") as display:
+                result = search_in_folder(request, out / entry.name, on_progress=display, executor=scoring,
                                           calibration_cache=cache,
                                           latency_cache=latency_cache_of(cache_dir, no_cache))
             best = result.students[0]

@@ -1,16 +1,15 @@
-"""`diswot distill`: train a found student from its teacher (or without one) into a run folder, with a
-progress bar; the same command with --resume continues a stopped run."""
+"""`diswot distill`: train a found student from its teacher (or without one) into a run folder, with its progress
+per epoch; the same command with --resume continues a stopped run."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from tqdm import tqdm
 
 from diswot.cli.app import app
+from diswot.cli.progress import progress_display
 from diswot.cli.scoring_options import CheckpointOption, DeviceOption, OptionalTeacherOption
 from diswot.distillation import DistillConfig, DistillProgress, LossWeights, distill
 from diswot.distillation.recipe import MODES, SCHEDULES
@@ -29,7 +28,9 @@ def distill_command(
     teacher: OptionalTeacherOption = None,
     checkpoint: CheckpointOption = None,
     rank: int = typer.Option(1, help="Which student of a result.json (1 = best)."),
-    num_classes: Optional[int] = typer.Option(None, help="Classes, for a SPACE:ARCH student (default: from the data)."),
+    num_classes: Optional[int] = typer.Option(
+        None, help="Classes (default: the spec's; for SPACE:ARCH, the data's). With a spec of another class count, "
+                   "its classifier is rebuilt for this many (distill.json notes it)."),
     mode: str = typer.Option(DEFAULTS.mode, help=f"One of {', '.join(MODES)} (vanilla: no teacher, same recipe)."),
     ce_weight: float = typer.Option(DEFAULTS.weights.cross_entropy, help="Weight of cross-entropy (kd mode)."),
     kd_weight: float = typer.Option(DEFAULTS.weights.kd, help="Weight of Hinton's KD loss."),
@@ -56,24 +57,23 @@ def distill_command(
         weights=LossWeights(cross_entropy=ce_weight, kd=kd_weight, temperature=temperature,
                             semantic=semantic_weight, relation=relation_weight),
     )
-    bar = tqdm(total=None, unit="batch", file=sys.stderr, dynamic_ncols=True, disable=None)
+    display = progress_display()
 
     def update(progress: DistillProgress) -> None:
-        if bar.total is None:
-            bar.reset(total=progress.epochs * progress.steps)
-        bar.n = (progress.epoch - 1) * progress.steps + progress.step
-        bar.set_description(f"epoch {progress.epoch}/{progress.epochs}")
         shown = {"loss": f"{progress.loss:.4f}", "train": f"{progress.train_top1:.1f}%"}
         if progress.eval_top1 is not None:
             shown["eval"] = f"{progress.eval_top1:.1f}%"
-        bar.set_postfix(shown, refresh=False)
-        bar.refresh()
+        display.show(f"epoch {progress.epoch}/{progress.epochs}", progress.step, progress.steps, "batch", shown)
 
-    with bar:
+    try:
         result = distill(
             spec, data=data, out=out, teacher=teacher, checkpoint=checkpoint, rank=rank, num_classes=num_classes,
             config=config, resume=resume, device=device, on_progress=update,
         )
+    finally:
+        display.close()
+    for note in result.summary["notes"]:
+        typer.echo(f"note: {note}")
     final = result.summary["final"]
     typer.echo(
         f"{result.summary['epochs_completed']} epochs: {result.summary['evaluation_split']} top-1 "

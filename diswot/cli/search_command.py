@@ -1,4 +1,5 @@
-"""`diswot search`: one search into a run folder, with a progress bar; `diswot export`: a student as TorchScript."""
+"""`diswot search`: one search into a run folder, with its progress per stage; `diswot export`: a student as
+TorchScript."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from diswot.cli.executor_options import (
     RayAddressOption,
     WorkersOption,
 )
-from diswot.cli.progress import search_progress_bar
+from diswot.cli.progress import SearchProgressDisplay, progress_display
 from diswot.cli.scoring_options import (
     DEFAULTS,
     BatchSizeOption,
@@ -39,7 +40,7 @@ from diswot.cli.scoring_options import (
 from diswot.errors import DiswotError
 from diswot.executors import ExecutorSpec
 from diswot.proxies import DEFAULT_ALIAS
-from diswot.student_search import SearchRequest, SearchResult, read_student_spec, script_student
+from diswot.student_search import SearchProgress, SearchRequest, SearchResult, read_student_spec, script_student
 from diswot.student_search.run_folder import search_in_folder
 from diswot.student_search.strategies import STRATEGIES
 
@@ -131,13 +132,32 @@ def search_command(
         ),
         executor=execution,
     )
-    bar, update = search_progress_bar(request.strategy.evaluation_limit, "search")
-    with bar:
-        result = search_in_folder(request, out, on_progress=update,
-                                  calibration_cache=calibration_cache_of(cache_dir, no_cache),
-                                  latency_cache=latency_cache_of(cache_dir, no_cache))
+    with SearchProgressDisplay(progress_display()) as display:
+        try:
+            result = search_in_folder(request, out, on_progress=display,
+                                      calibration_cache=calibration_cache_of(cache_dir, no_cache),
+                                      latency_cache=latency_cache_of(cache_dir, no_cache))
+        except KeyboardInterrupt:
+            display.close()
+            typer.echo(interrupted_line(display.last, out), err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
     print_ranking(result)
     typer.echo(f"run folder: {out}")
+
+
+# As a shell reports a process ended by SIGINT.
+EXIT_INTERRUPTED = 130
+
+
+def interrupted_line(last: Optional[SearchProgress], out: Path) -> str:
+    """What an interrupted search kept and how to resume it."""
+    if last is None or last.stage == "calibration":
+        kept = "before the first candidate was scored"
+    elif last.stage == "search":
+        kept = f"after {last.evaluations} feasible candidates scored and kept in {out}"
+    else:
+        kept = f"in the confirm stage, {last.evaluations} of {last.total} finalists confirmed and kept in {out}"
+    return f"interrupted {kept}; run the same command again to resume"
 
 
 EXPORT_FORMATS = ("torchscript", "onnx")

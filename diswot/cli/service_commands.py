@@ -9,7 +9,7 @@ from typing import Any, List, Optional
 import typer
 
 from diswot.cli.app import app
-from diswot.cli.progress import search_progress_bar
+from diswot.cli.progress import SearchProgressDisplay, progress_display
 from diswot.cli.search_command import print_ranking
 from diswot.errors import DiswotError
 from diswot.student_search import SearchProgress, SearchResult
@@ -92,6 +92,9 @@ def submit_command(
     assignments: List[str] = typer.Option(
         [], "--set", help="FIELD=VALUE for any other search field, e.g. --set batch_size=32."
     ),
+    name: Optional[str] = typer.Option(None, help="A name for the job (the dashboard and listings show it)."),
+    tag: Optional[List[str]] = typer.Option(None, help="A tag for the job (repeat for more); listings filter by tag."),
+    note: Optional[str] = typer.Option(None, help="A note kept with the job."),
     wait: bool = typer.Option(False, "--wait", help="Follow the job and print the ranked students."),
     out: Optional[Path] = typer.Option(
         None, help="With --wait: write the result here (a result.json `diswot export` reads)."
@@ -113,24 +116,21 @@ def submit_command(
     )
     request = {"teacher": teacher, "space": space, **{k: v for k, v in options.items() if v is not None}}
     request.update(parse_assignment(text) for text in assignments)
+    labels = {"name": name, "tags": tag or None, "note": note}
+    request.update({field: value for field, value in labels.items() if value is not None})
     with Client(server, api_key=api_key) as client:
         job = client.submit(request)
         typer.echo(f"search job {job['id']} queued: {server.rstrip('/')}/v1/searches/{job['id']}")
         if not wait:
             return
-        bar, update = search_progress_bar(None, "search")
+        with SearchProgressDisplay(progress_display()) as display:
 
-        def show(state: dict) -> None:
-            progress = state["progress"]
-            bar.total = progress["total"]
-            if progress["best_score"] is not None:
-                update(
-                    SearchProgress(
-                        progress["evaluations"], progress["total"], progress["best_score"], progress["elapsed"]
-                    )
-                )
+            def show(state: dict) -> None:
+                progress = state["progress"]
+                if progress["stage"] is not None:
+                    display(SearchProgress(progress["stage_done"], progress["stage_total"], progress["best_score"],
+                                           progress["elapsed"] or 0.0, stage=progress["stage"]))
 
-        with bar:
             job = client.wait(job["id"], on_progress=show)
         if job["status"] != "succeeded":
             raise DiswotError(f"search job {job['id']} {job['status']}" + (f": {job['error']}" if job["error"] else ""))

@@ -44,13 +44,23 @@ class TrainingData:
     evaluation: LabelledImages
     evaluation_split: str  # "test", or "validation" (held out of train when the source has no test split)
 
+    @property
+    def classes(self) -> int:
+        """The class count the labels show: the largest label + 1."""
+        return int(max(self.train.labels.max(), self.evaluation.labels.max())) + 1
+
     def check_labels(self, num_classes: int, source: str) -> None:
-        for part in (self.train, self.evaluation):
-            if part.labels.min() < 0 or part.labels.max() >= num_classes:
-                raise DiswotError(
-                    f"data {source!r} has labels {int(part.labels.min())}..{int(part.labels.max())} but the student "
-                    f"has {num_classes} classes"
-                )
+        """Labels in [0, num_classes), and a student with no more classes than the data has: a 100-class
+        classifier trained on 10 classes learns nothing about the other 90 and reads below chance."""
+        low = int(min(self.train.labels.min(), self.evaluation.labels.min()))
+        if low < 0 or self.classes > num_classes:
+            raise DiswotError(f"data {source!r} has labels {low}..{self.classes - 1} but the student has "
+                              f"{num_classes} classes")
+        if self.classes < num_classes:
+            raise DiswotError(
+                f"data {source!r} has {self.classes} classes (labels 0..{self.classes - 1}) but the student has "
+                f"{num_classes}: give num_classes {self.classes} (--num-classes) to rebuild its classifier for this "
+                f"data, or train on data with {num_classes} classes")
 
 
 def load_training_data(

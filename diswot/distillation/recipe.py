@@ -66,6 +66,14 @@ class DistillConfig:
         values["mean"], values["std"] = list(self.mean), list(self.std)
         return values
 
+    def described(self) -> dict[str, Any]:
+        """The recipe as distill.json reports it: only what the mode uses (vanilla trains on cross-entropy
+        alone, so it has no loss weights)."""
+        values = self.to_dict()
+        if not self.distilling:
+            del values["weights"]
+        return values
+
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "DistillConfig":
         values = dict(values)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import diswot
@@ -30,6 +30,16 @@ class UnscoredStudent:
             score=float("nan"), scores={}, terms={}, teacher="", seed=0, init="default",
             diswot_version=diswot.__version__,
         )
+
+
+def with_classes(spec: StudentSpec, num_classes: int) -> StudentSpec:
+    """The same student with a classifier for `num_classes` classes (its cost counted again); the rest of the
+    network, and so its init, is the spec's."""
+    if not is_integer(num_classes) or num_classes < 2:
+        raise DiswotError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    space = get_space(spec.space)
+    cost = space.cost(space.parse(spec.arch), num_classes)
+    return replace(spec, num_classes=num_classes, params=cost.params, flops=cost.flops)
 
 
 def check_spec_fields(spec: StudentSpec) -> None:

@@ -24,7 +24,7 @@ from diswot.distillation.outputs import (
     CHECKPOINT_FILE, CURVES_FILE, write_curves, write_metrics, write_student, write_summary,
 )
 from diswot.distillation.recipe import DistillConfig, make_optimiser, make_scheduler
-from diswot.distillation.student import UnscoredStudent, read_student
+from diswot.distillation.student import UnscoredStudent, read_student, with_classes
 from diswot.errors import DiswotError
 from diswot.network_outputs import forward_outputs
 from diswot.seeding import derive_seed, global_generator_lock
@@ -93,12 +93,13 @@ def distill(
         raise DiswotError(f"pass either config or recipe options, not both (got {', '.join(recipe)})")
     target = resolve_device(device)
     spec = read_student(student, rank)
+    original_classes = getattr(spec, "num_classes", num_classes)
     training_data = load_training_data(data, config.image_size, config.validation_fraction, config.seed,
                                        allowed_data_dir)
     if isinstance(spec, UnscoredStudent):
-        spec = spec.spec(num_classes or int(training_data.train.labels.max()) + 1)
+        spec = spec.spec(num_classes or training_data.classes)
     elif num_classes is not None and num_classes != spec.num_classes:
-        raise DiswotError(f"the student spec has {spec.num_classes} classes but num_classes={num_classes} was given")
+        spec = with_classes(spec, num_classes)  # said in distill.json's notes: the spec's own classifier is not kept
     training_data.check_labels(spec.num_classes, data)
     frozen = _load_frozen_teacher(teacher, checkpoint, spec.num_classes, config, allowed_teacher_dir)
     folder = Path(out).expanduser()
@@ -108,6 +109,7 @@ def distill(
         "teacher": None if frozen is None else frozen.spec,
         "teacher_checkpoint": None if checkpoint is None or frozen is None else str(checkpoint),
         "data": data,
+        "classifier_rebuilt_from": None if spec.num_classes == original_classes else original_classes,
     }
     checkpoint_path = folder / CHECKPOINT_FILE
     state = None
@@ -301,6 +303,15 @@ class _Training:
         ))
         write_metrics(self.folder, self.history)
 
+    def _notes(self, curves_written: bool) -> list[str]:
+        notes = []
+        if self.identity.get("classifier_rebuilt_from") is not None:
+            notes.append(f"the classifier was rebuilt for {self.spec.num_classes} classes (the spec had "
+                         f"{self.identity['classifier_rebuilt_from']})")
+        if not curves_written:
+            notes.append("curves.png not written: matplotlib (the `plots` extra) is absent")
+        return notes
+
     def _finish(self, seconds: float) -> dict[str, Any]:
         student_path = write_student(self.folder, self.model)
         title = f"{self.spec.space}:{self.spec.arch} ({self.config.mode}" + (
@@ -317,7 +328,7 @@ class _Training:
             "evaluation_split": self.data.evaluation_split,
             "train_images": len(self.data.train),
             "evaluation_images": len(self.data.evaluation),
-            "config": self.config.to_dict(),
+            "config": self.config.described(),
             "device": str(self.device),
             "amp": self.accelerated,
             "epochs_completed": final["epoch"],
@@ -334,7 +345,7 @@ class _Training:
                 "student": student_path.name,
                 "checkpoint": CHECKPOINT_FILE,
             },
-            "notes": [] if curves is not None else ["curves.png not written: matplotlib (the `plots` extra) is absent"],
+            "notes": self._notes(curves is not None),
             "torch_version": torch.__version__,
             "diswot_version": diswot.__version__,
         }

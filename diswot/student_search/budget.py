@@ -6,7 +6,7 @@ import re
 import reprlib
 from dataclasses import dataclass
 
-from diswot.errors import DiswotError, FieldError
+from diswot.errors import FieldError
 from search_spaces import Cost
 
 _SUFFIXES = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
@@ -69,7 +69,10 @@ class Budget:
         too_large = self.min_params is not None and self.min_params > largest.params
         too_few_flops = self.max_flops is not None and self.max_flops < smallest.flops
         if too_small or too_large or too_few_flops:
-            raise DiswotError(
+            # named for the bound that cannot be met, so a form shows the message beside that field
+            field = "max_params" if too_small else "min_params" if too_large else "max_flops"
+            raise FieldError(
+                field,
                 f"no {space_name} candidate meets the budget {self.describe()}: the space offers "
                 f"{smallest.params / 1e6:.3f}M to {largest.params / 1e6:.3f}M params and "
                 f"{smallest.flops / 1e6:.1f}M to {largest.flops / 1e6:.1f}M FLOPs"

@@ -33,13 +33,24 @@ from diswot.student_search.store import EvaluationStore, MemoryStore
 STALL_PROPOSALS = 2000
 
 
+# A search's stages, in order: the proxies' calibrations measured (reference cells), the search itself
+# (candidates), the confirm stage (finalists scored again with more inits).
+STAGES = ("calibration", "search", "confirm")
+
+
 @dataclass
 class SearchProgress:
+    """Where a search is: `evaluations` of `total` counts the current `stage`'s own work (calibration: reference
+    cells measured; search: feasible candidates scored; confirm: finalists scored again). `resumed`: the
+    evaluations the run found stored when it started (0 for a fresh run). `elapsed`: seconds since the stage's
+    start for calibration, since the search's start for the search and the confirm stage."""
+
     evaluations: int
     total: Optional[int]
     best_score: Optional[float]
     elapsed: float
-    stage: str = "search"  # "confirm" while the best candidates are scored again; evaluations counts them then
+    stage: str = "search"
+    resumed: int = 0
 
 
 def evaluation_of(outcome: ScoringOutcome, canonical: str, arch: str, cost, stage: str = "search",
@@ -92,10 +103,16 @@ def search(
     scorer = setup.build_scorer(calibration_cache)
     owned = executor is None
     executor = request.execution.executor.build() if owned else executor
+    started = time.perf_counter()
     executor.start(setup, scorer)
     try:
         # Measured once, by the workers, and shipped to every one: all then standardise against the same scales.
-        executor.update_setup(setup.with_calibrations(measured_calibrations(scorer, request.search_space, executor)))
+        def calibrating(done: int, total: int) -> None:
+            if on_progress is not None:
+                on_progress(SearchProgress(done, total, None, time.perf_counter() - started, stage="calibration"))
+
+        calibrations = measured_calibrations(scorer, request.search_space, executor, on_measured=calibrating)
+        executor.update_setup(setup.with_calibrations(calibrations))
         return SearchLoop(request, scorer, store, executor, on_progress, should_stop, latency).run()
     except BaseException:
         executor.cancel()  # stop the work in flight: nobody will take its outcomes
@@ -142,6 +159,7 @@ class SearchLoop:
         stored = store.load()
         self.known: dict[str, Evaluation] = {e.canonical: e for e in stored if e.stage == "search"}
         self.confirmed: dict[str, Evaluation] = {e.canonical: e for e in stored if e.stage == "confirm"}
+        self.resumed = len(stored)
         self.history: list[Evaluation] = []
         self.seen: set[str] = set()  # in the history or in flight
         self.best_scores: list[float] = []
@@ -207,7 +225,8 @@ class SearchLoop:
         if self.on_progress is not None:
             best = self.best_scores[-1] if self.best_scores else None
             elapsed = time.perf_counter() - self.started
-            self.on_progress(SearchProgress(len(self.best_scores), self.strategy.evaluation_limit, best, elapsed))
+            self.on_progress(SearchProgress(len(self.best_scores), self.strategy.evaluation_limit, best, elapsed,
+                                            resumed=self.resumed))
 
     def run(self) -> SearchResult:
         stop_reason, told_since_new = "evaluations reached", 0
@@ -262,7 +281,8 @@ class SearchLoop:
                 self.confirmed[finalist.canonical] = evaluation
             if self.on_progress is not None:
                 self.on_progress(SearchProgress(done, len(finalists), self.best_scores[-1],
-                                                time.perf_counter() - self.started, stage="confirm"))
+                                                time.perf_counter() - self.started, stage="confirm",
+                                                resumed=self.resumed))
         return {f.canonical: self.confirmed[f.canonical] for f in finalists}
 
     def inits_to_score(self, finalist: Evaluation) -> range:

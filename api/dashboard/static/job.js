@@ -1,11 +1,16 @@
-// A job's page: its request, live progress, the two plots, the ranked students with their downloads, cancel
-// and delete. Evaluations are read incrementally (`?offset=`) while the job runs, so each poll is small.
-import { ACTIVE, budget, dateTime, duration, el, millions, progressText, score } from "./format.js";
+// A search job's page: its labels, stages and live progress, the two plots, the ranked students with their
+// downloads and a "distil" action, the distillations made of them, every evaluation as a table, its request,
+// cancel, delete and re-run. Evaluations for the plots are read incrementally (`?offset=`) while the job runs.
+import { ACTIVE, budget, count, duration, el, millions, score, searchProgress } from "./format.js";
 import { ApiError, api, markReady, poll, saveBlob, showPageError, startPage } from "./api.js";
+import { EvaluationTable } from "./evaluation_table.js";
+import { showLabels, wireLabels } from "./job_labels.js";
+import { showStatus, wireControls } from "./job_controls.js";
 
 const jobId = document.getElementById("job-id").dataset.jobId;
 const path = `/v1/searches/${encodeURIComponent(jobId)}`;
 const REFRESH_MS = 1000;
+const TABLE_REFRESH_MS = 5000;
 
 Chart.defaults.animation = false; // redraws on every poll: no animation, no flicker
 
@@ -18,6 +23,9 @@ let job = null;
 let result = null;
 let bestChart = null;
 let costChart = null;
+let table = null;
+let tableShownAt = 0;
+let labelled = false;
 
 function isScore(value) {
   return typeof value === "number" && Number.isFinite(value);
@@ -40,7 +48,7 @@ function makeCharts() {
     data: { datasets: [{ label: "best score", data: [], pointRadius: 0, borderWidth: 2, stepped: true }] },
     options: {
       parsing: false,
-      normalized: true,
+      normalized: true, // x counts up: sorted, as `normalized` requires
       maintainAspectRatio: false,
       interaction: { mode: "nearest", axis: "x", intersect: false },
       scales: {
@@ -51,6 +59,8 @@ function makeCharts() {
     },
   });
   const tooltip = { callbacks: { label: (context) => describe(context.raw.item) } };
+  // No `normalized` here: the costs come in any order, and a scale of "sorted" data takes its range from the
+  // first and last points only (points beyond it were cut off).
   costChart = new Chart(document.getElementById("cost-chart"), {
     type: "scatter",
     data: {
@@ -64,11 +74,10 @@ function makeCharts() {
     },
     options: {
       parsing: false,
-      normalized: true,
       maintainAspectRatio: false,
       scales: {
-        x: { type: "linear", title: { display: true, text: costLabel }, ticks: { callback: (v) => millions(v, 2) } },
-        y: { title: { display: true, text: "score" } },
+        x: { type: "linear", grace: "3%", title: { display: true, text: costLabel }, ticks: { callback: count } },
+        y: { grace: "3%", title: { display: true, text: "score" } },
       },
       plugins: { tooltip },
     },
@@ -90,6 +99,9 @@ function addEvaluations(items) {
   costPoints = costPoints.concat(newCost);
   bestChart.data.datasets[0].data = bestPoints;
   costChart.data.datasets[0].data = costPoints;
+  const plotted = bestPoints.length > 0;
+  document.getElementById("charts").hidden = !plotted;
+  document.getElementById("charts-note").hidden = plotted;
 }
 
 function showConfig(config) {
@@ -101,29 +113,52 @@ function showConfig(config) {
   }
 }
 
-function showJob() {
-  const status = document.getElementById("status");
-  status.textContent = job.cancel_requested && ACTIVE.has(job.status) ? `${job.status} (cancelling)` : job.status;
-  status.className = `status ${job.status}`;
-  status.dataset.status = job.status;
-  document.getElementById("cancel").hidden = !ACTIVE.has(job.status) || job.cancel_requested;
-  document.getElementById("delete").hidden = ACTIVE.has(job.status);
-  const bar = document.getElementById("progress-bar");
-  if (job.progress.total) {
-    bar.max = job.progress.total;
-    bar.value = job.progress.evaluations;
-  } else if (job.status === "succeeded") {
-    bar.value = bar.max;
-  } else {
-    bar.removeAttribute("value"); // exhaustive: the total is unknown until the end
+const STAGE_NOTES = {
+  calibration: "measuring the proxy's reference cells; the plots start with the first scored candidate",
+  search: "scoring candidates",
+  confirm: "scoring the best candidates again with more inits",
+};
+
+function showStages() {
+  const current = job.progress.stage;
+  const order = ["calibration", "search", "confirm"];
+  for (const item of document.querySelectorAll("#stages li")) {
+    const position = order.indexOf(item.dataset.stage);
+    item.className = !current ? "" : item.dataset.stage === current && ACTIVE.has(job.status) ? "current"
+      : position < order.indexOf(current) || job.status === "succeeded" ? "done" : "";
   }
-  document.getElementById("evaluations").textContent = progressText(job.progress);
+  const stage = document.getElementById("stage");
+  if (job.status === "succeeded") stage.textContent = "finished";
+  else if (!current) stage.textContent = job.status === "queued" ? "waiting for a worker" : "";
+  else {
+    const done = job.progress.stage_total === null ? job.progress.stage_done
+      : `${job.progress.stage_done} / ${job.progress.stage_total}`;
+    stage.textContent = `${current} ${done}: ${STAGE_NOTES[current]}`;
+  }
+  stage.dataset.stage = current || "";
+}
+
+function showJob() {
+  showStatus(job);
+  if (!labelled) {
+    showLabels(job);
+    wireLabels(path, job, (saved) => (job = saved));
+    labelled = true;
+  }
+  showStages();
+  const shown = searchProgress(job);
+  const bar = document.getElementById("progress-bar");
+  bar.max = shown.max;
+  if (shown.value === null) bar.removeAttribute("value");
+  else bar.value = shown.value;
+  // While it runs, the count is the plotted one: the counter and the plots come from the same read.
+  const evaluations = ACTIVE.has(job.status) ? bestPoints.length : job.progress.evaluations;
+  const total = job.progress.total;
+  document.getElementById("evaluations").textContent = total === null ? `${evaluations}` : `${evaluations} / ${total}`;
   document.getElementById("best-score").textContent = score(job.progress.best_score);
   document.getElementById("elapsed").textContent = duration(job.progress.elapsed);
   document.getElementById("eta").textContent = ACTIVE.has(job.status) ? duration(job.progress.eta) : "";
-  const error = document.getElementById("job-error");
-  error.hidden = !job.error;
-  error.textContent = job.error ? `The search failed: ${job.error}` : "";
+  document.getElementById("stop-reason").textContent = job.stop_reason || "";
   showConfig(job.config);
 }
 
@@ -145,19 +180,19 @@ async function downloadTorchScript(student, button) {
   }
 }
 
-function sortBy(table, column, numeric) {
-  const header = table.tHead.rows[0].cells[column];
+function sortBy(studentsTable, column, numeric) {
+  const header = studentsTable.tHead.rows[0].cells[column];
   const ascending = header.getAttribute("aria-sort") !== "ascending";
-  for (const cell of table.tHead.rows[0].cells) cell.removeAttribute("aria-sort");
+  for (const cell of studentsTable.tHead.rows[0].cells) cell.removeAttribute("aria-sort");
   header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
   const value = (row) => row.cells[column].dataset.value;
   const compare = numeric ? (a, b) => Number(value(a)) - Number(value(b)) : (a, b) => value(a).localeCompare(value(b));
-  const rows = [...table.tBodies[0].rows].sort((a, b) => (ascending ? compare(a, b) : compare(b, a)));
-  table.tBodies[0].replaceChildren(...rows);
+  const rows = [...studentsTable.tBodies[0].rows].sort((a, b) => (ascending ? compare(a, b) : compare(b, a)));
+  studentsTable.tBodies[0].replaceChildren(...rows);
 }
 
 function showStudents(students) {
-  const table = document.getElementById("students");
+  const studentsTable = document.getElementById("students");
   const proxies = [...new Set(students.flatMap((student) => Object.keys(student.scores)))];
   // Confirmed students are ranked by the mean over confirm_inits inits: show it, with its spread over them.
   const confirmed = students.find((student) => isScore(student.confirmed_score));
@@ -178,27 +213,30 @@ function showStudents(students) {
     ["FLOPs", true, (s) => s.flops, (s) => millions(s.flops, 1)],
     ...proxies.map((name) => [name, true, (s) => s.scores[name], (s) => score(s.scores[name])]),
   ];
-  const head = table.tHead.rows[0];
+  const head = studentsTable.tHead.rows[0];
   head.replaceChildren(
     ...columns.map(([title, numeric], column) =>
       el(
         "th",
-        { class: numeric ? "number sort" : "sort", title: "sort", onclick: () => sortBy(table, column, numeric) },
+        { class: numeric ? "number sort" : "sort", title: "sort", onclick: () => sortBy(studentsTable, column, numeric) },
         title,
       ),
     ),
     el("th", {}, "Download"),
+    el("th", {}, "Train"),
   );
-  table.tBodies[0].replaceChildren(
+  studentsTable.tBodies[0].replaceChildren(
     ...students.map((student) => {
       const spec = new Blob([JSON.stringify(student, null, 2) + "\n"], { type: "application/json" });
       const torchscript = el("button", { type: "button", class: "torchscript" }, "TorchScript");
       torchscript.addEventListener("click", () => downloadTorchScript(student, torchscript));
+      const distil = `/distillations/new?search=${encodeURIComponent(jobId)}&rank=${student.rank}`;
       return el(
         "tr",
         { dataset: { rank: student.rank } },
-        ...columns.map(([, numeric, value, show]) =>
-          el("td", { class: numeric ? "number" : null, dataset: { value: value(student) } }, show(student)),
+        ...columns.map(([title, numeric, value, show]) =>
+          el("td", { class: numeric ? "number" : title === "Architecture" ? "arch" : null,
+            dataset: { value: value(student) } }, show(student)),
         ),
         el(
           "td",
@@ -206,22 +244,38 @@ function showStudents(students) {
           el(
             "button",
             { type: "button", class: "spec", onclick: () => saveBlob(spec, `${specFilename(student)}.json`) },
-            "spec (JSON)",
+            "spec",
           ),
           " ",
           torchscript,
         ),
+        el("td", {}, el("a", { class: "button distil", href: distil }, "Distil")),
       );
     }),
   );
-  table.hidden = false;
+  studentsTable.hidden = false;
   document.getElementById("students-note").textContent =
     "Best first. A spec builds the student (diswot.build_student, or `diswot export spec.json --out student.pt`); " +
-    "TorchScript is the file `diswot export` writes.";
+    "TorchScript is the file `diswot export` writes; Distil trains it from the teacher on this server.";
+}
+
+async function showDistillations() {
+  const page = await api(`/v1/distillations?search=${encodeURIComponent(jobId)}&limit=100`);
+  document.getElementById("distillations-section").hidden = page.total === 0;
+  document.getElementById("job-distillations").tBodies[0].replaceChildren(...page.items.map((run) =>
+    el(
+      "tr",
+      { dataset: { jobId: run.id } },
+      el("td", {}, el("a", { href: `/distillations/${encodeURIComponent(run.id)}` },
+        run.name || el("code", {}, run.id.slice(0, 8)))),
+      el("td", {}, run.config.source.rank),
+      el("td", {}, el("span", { class: `status ${run.status}` }, run.status)),
+      el("td", {}, `${run.progress.epochs_done} / ${run.progress.epochs}`),
+      el("td", { class: "number" }, run.progress.best_top1 === null ? "" : `${run.progress.best_top1.toFixed(2)}%`),
+    )));
 }
 
 function showResult() {
-  document.getElementById("stop-reason").textContent = result.stop_reason;
   const point = (item) => ({ x: costOf(item), y: item.score, item });
   costChart.data.datasets[1].data = result.pareto_front.filter((s) => isScore(s.score)).map(point);
   costChart.data.datasets[2].data = result.students.filter((s) => isScore(s.score)).map(point);
@@ -238,7 +292,6 @@ async function refresh() {
     }
     throw error;
   }
-  showJob();
   if (!bestChart) makeCharts();
   const resultDue = job.status === "succeeded" && !result;
   const [page, finished] = await Promise.all([
@@ -246,33 +299,29 @@ async function refresh() {
     resultDue ? api(`${path}/result`) : null,
   ]);
   addEvaluations(page.items);
+  showJob();
+  const active = ACTIVE.has(job.status);
   if (finished) {
     result = finished;
     showResult();
+    await showDistillations();
+  }
+  // The table: at once, every few seconds while the job runs, and once more when it has finished.
+  if (!tableShownAt || !active || Date.now() - tableShownAt >= TABLE_REFRESH_MS) {
+    await table.refresh();
+    tableShownAt = Date.now();
   }
   bestChart.update("none");
   costChart.update("none");
   markReady();
-  return ACTIVE.has(job.status) ? REFRESH_MS : null;
+  return active ? REFRESH_MS : null;
 }
 
 startPage(async () => {
-  document.getElementById("cancel").addEventListener("click", async () => {
-    try {
-      job = await api(`${path}/cancel`, { method: "POST" });
-      showJob();
-    } catch (error) {
-      showPageError(error);
-    }
-  });
-  document.getElementById("delete").addEventListener("click", async () => {
-    if (!window.confirm(`Delete job ${jobId} with its evaluations and result?`)) return;
-    try {
-      await api(path, { method: "DELETE" });
-      window.location.href = "/";
-    } catch (error) {
-      showPageError(error);
-    }
-  });
+  table = new EvaluationTable(path, jobId);
+  wireControls(path, jobId, (changed) => {
+    job = changed;
+    showJob();
+  }, "/");
   await poll(refresh);
 });

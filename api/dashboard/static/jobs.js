@@ -1,6 +1,7 @@
-// The jobs page: one page of jobs (newest first), filtered by status, updated in place while jobs run.
+// The jobs page: one page of search jobs (newest first), filtered by status and tag, updated in place while jobs
+// run. A running job shows its stage's own count; a succeeded one what it scored and why it stopped.
 import { api, markReady, poll, showPageError, startPage } from "./api.js";
-import { ACTIVE, budget, dateTime, duration, el, progressText, score } from "./format.js";
+import { ACTIVE, budget, dateTime, duration, el, jobTitle, score, searchProgress, tagList } from "./format.js";
 
 const table = document.getElementById("jobs");
 const body = table.querySelector("tbody");
@@ -12,16 +13,19 @@ const RUNNING_REFRESH_MS = 1500;
 const IDLE_REFRESH_MS = 10000;
 
 const query = new URLSearchParams(window.location.search);
-const state = { status: query.get("status") || "", offset: Math.max(0, Number(query.get("offset")) || 0) };
+const tagFilter = document.getElementById("tag-filter");
+const state = {
+  status: query.get("status") || "",
+  tag: query.get("tag") || "",
+  offset: Math.max(0, Number(query.get("offset")) || 0),
+};
 let refreshNow = null;
 
 function cells(job) {
   const config = job.config;
-  // An exhaustive search has no total until it ends: its bar is indeterminate while it runs.
-  const total = job.progress.total;
-  const done = job.status === "succeeded" ? 1 : 0;
-  const value = total ? job.progress.evaluations : ACTIVE.has(job.status) ? null : done;
-  const bar = el("progress", { max: total || 1, value });
+  // A stage without a known total (an exhaustive search) has an indeterminate bar while it runs.
+  const shown = searchProgress(job);
+  const bar = el("progress", { max: shown.max, value: shown.value ?? (ACTIVE.has(job.status) ? null : 0) });
   return [
     el("input", {
       type: "checkbox",
@@ -34,14 +38,16 @@ function cells(job) {
         compareButton.disabled = selected.size < 2;
       },
     }),
-    el("a", { href: `/jobs/${encodeURIComponent(job.id)}` }, el("code", {}, job.id.slice(0, 8))),
+    el("span", { class: "job-cell" },
+      el("a", { href: `/jobs/${encodeURIComponent(job.id)}` }, job.name ? jobTitle(job) : el("code", {}, jobTitle(job))),
+      " ", tagList(job.tags)),
     dateTime(job.created_at),
     config.teacher,
     config.space,
     budget(config),
     config.strategy,
     el("span", { class: `status ${job.status}` }, job.status),
-    el("span", { class: "progress" }, bar, " ", progressText(job.progress)),
+    el("span", { class: "progress" }, bar, " ", shown.text),
     score(job.progress.best_score),
     duration(job.progress.elapsed),
     ACTIVE.has(job.status) ? duration(job.progress.eta) : "",
@@ -49,6 +55,7 @@ function cells(job) {
 }
 
 const NUMBER_COLUMNS = new Set([9, 10, 11]);
+const PROGRESS_COLUMN = 8;
 
 // Rows are kept by job id and their cells replaced, so a refresh never blanks the table.
 function render(page) {
@@ -58,7 +65,8 @@ function render(page) {
     row.dataset.status = job.status;
     row.replaceChildren(
       ...cells(job).map((content, column) =>
-        el("td", { class: NUMBER_COLUMNS.has(column) ? "number" : null }, content),
+        el("td", { class: NUMBER_COLUMNS.has(column) ? "number" : column === PROGRESS_COLUMN ? "progress-cell" : null },
+          content),
       ),
     );
     return row;
@@ -78,6 +86,7 @@ async function refresh() {
   const mine = ++generation;
   const params = new URLSearchParams({ limit: pageSize, offset: state.offset });
   if (state.status) params.set("status", state.status);
+  if (state.tag) params.set("tag", state.tag);
   const page = await api(`/v1/searches?${params}`);
   if (mine === generation) {
     render(page);
@@ -90,6 +99,7 @@ function navigate(changes) {
   Object.assign(state, changes);
   const params = new URLSearchParams();
   if (state.status) params.set("status", state.status);
+  if (state.tag) params.set("tag", state.tag);
   if (state.offset) params.set("offset", state.offset);
   history.replaceState(null, "", params.size ? `?${params}` : window.location.pathname);
   refreshNow();
@@ -98,6 +108,8 @@ function navigate(changes) {
 startPage(async () => {
   statusFilter.value = state.status;
   statusFilter.addEventListener("change", () => navigate({ status: statusFilter.value, offset: 0 }));
+  tagFilter.value = state.tag;
+  tagFilter.addEventListener("change", () => navigate({ tag: tagFilter.value.trim(), offset: 0 }));
   document.getElementById("previous-page").addEventListener("click", () =>
     navigate({ offset: Math.max(0, state.offset - pageSize) }),
   );
