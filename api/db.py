@@ -50,7 +50,7 @@ class JobRow(Base):
     lease_expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     takeovers: Mapped[int] = mapped_column(default=0, server_default=text("0"))  # leases taken over after expiry
     result: Mapped[Optional[dict[str, Any]]] = mapped_column(ExactJSON, deferred=True)
-    # --- Issue 24 (stages, honest completion, names): nullable or with a server default, so a database made
+    # Stages, stop reason and labels (migration 0003): nullable or with a server default, so a database made
     # before them takes them with one ALTER TABLE ... ADD COLUMN each.
     stage: Mapped[Optional[str]] = mapped_column(String(16))  # calibration, search, confirm; training (distil)
     stage_done: Mapped[Optional[int]]  # the stage's own count: cells, candidates, finalists, epochs
@@ -60,7 +60,6 @@ class JobRow(Base):
     # ",tag1,tag2," (the commas make `LIKE '%,tag,%'` an exact filter in every database); "" without tags.
     tags: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     note: Mapped[Optional[str]] = mapped_column(Text)
-    # --- end of issue 24's columns
 
 
 class EvaluationRow(Base):

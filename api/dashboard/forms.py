@@ -16,6 +16,7 @@ from api.settings import Settings
 from diswot.distillation.recipe import MODES, SCHEDULES
 from diswot.devices import DEVICE_CHOICES
 from diswot.initialisation import INIT_SCHEMES
+from diswot.latency.budget import LATENCY_DEVICES
 from diswot.proxies import PROXIES
 from diswot.student_search.request import OBJECTIVES
 from diswot.student_search.strategies import STRATEGIES
@@ -49,7 +50,8 @@ SEARCH_LAYOUT = [
     ("Teacher and probe data", [("teacher", "text"), ("num_classes", "integer"), ("data", "text")], False),
     ("Search", [("space", "select"), ("strategy", "select"), ("evaluations", "integer"), ("proxies", "list"),
                 ("top_k", "integer")], False),
-    ("Budget", [("max_params", "count"), ("min_params", "count"), ("max_flops", "count")], False),
+    ("Budget", [("max_params", "count"), ("min_params", "count"), ("max_flops", "count"), ("max_latency", "text")],
+     False),
     ("Name, tags and note", [("name", "text"), ("tags", "list"), ("note", "text")], False),
     ("Advanced: probe batch and strategy settings", [
         ("batch_size", "integer"), ("image_size", "integer"), ("population", "integer"), ("sample_size", "integer"),
@@ -62,6 +64,10 @@ SEARCH_LAYOUT = [
     ], True),
     ("Advanced: confirm stage (the best candidates scored again, as the mean of more inits)", [
         ("confirm_top", "integer"), ("confirm_inits", "integer"),
+    ], True),
+    ("Advanced: where latency is measured (for max_latency and the latency objective)", [
+        ("latency_device", "select"), ("latency_threads", "integer"), ("latency_batch", "integer"),
+        ("latency_image_size", "integer"),
     ], True),
 ]
 
@@ -90,6 +96,7 @@ def choices() -> dict[str, list[str]]:
         "proxies": PROXIES.names(),
         "init": list(INIT_SCHEMES),
         "device": list(DEVICE_CHOICES),
+        "latency_device": list(LATENCY_DEVICES),
         "mode": list(MODES),
         "schedule": list(SCHEDULES),
     }

@@ -90,7 +90,7 @@ class LatencyBudget:
             return
         fastest = table.predict(space, space.extreme_archs()[0])
         if fastest > self.max_seconds:
-            raise DiswotError(
+            raise FieldError("max_latency", 
                 f"no {space.name} candidate meets max_latency {describe_seconds(self.max_seconds)}: its cheapest "
                 f"candidate (fewest params and FLOPs) takes {describe_seconds(fastest)} predicted ({self.where()}); "
                 f"raise the budget to at least that, or measure elsewhere (--latency-device, --latency-threads, "
