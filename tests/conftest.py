@@ -106,6 +106,36 @@ def database_url(fresh_database) -> str:
     return fresh_database()
 
 
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    """Where a browser test module's Chromium downloads files."""
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    """One headless Chromium per browser test module; the module is skipped, saying why, where there is none."""
+    from dashboard_browser import BrowserUnavailable, start_chromium
+
+    try:
+        driver = start_chromium(downloads)
+    except BrowserUnavailable as missing:
+        pytest.skip(f"no browser for the dashboard tests: {missing}")
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def database(database_url):
+    """The service's jobs database at `database_url`, its schema made by the migrations."""
+    from api.db import Database
+
+    database = Database(database_url)
+    database.upgrade_schema()
+    yield database
+    database.dispose()
+
+
 class _TwoDimensionalFeatures(torch.nn.Module):
     """forward_features gives the pooled (B, C) vector instead of the (B, C, H, W) map."""
 

@@ -117,3 +117,4 @@ def console_errors(browser):
         for entry in browser.get_log("browser")
         if entry["level"] == "SEVERE" and not any(text in entry["message"] for text in expected)
     ]
+

@@ -19,7 +19,7 @@ pytest.importorskip("uvicorn")
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
 
 from dashboard_browser import (  # noqa: E402
-    BrowserUnavailable, by_id, console_errors, downloaded, fill, open_page, start_chromium, status_on_page,
+    by_id, console_errors, downloaded, fill, open_page, status_on_page,
     table_rows, wait_until,
 )
 
@@ -39,21 +39,6 @@ STARTUP_S = 300
 # The target is 1 s on this machine; the check allows for other work on its two shared cores, and the
 # measured figures are printed (pytest -s) for the README.
 PAGE_LOAD_LIMIT_MS = 2000
-
-
-@pytest.fixture(scope="module")
-def downloads(tmp_path_factory):
-    return tmp_path_factory.mktemp("downloads")
-
-
-@pytest.fixture(scope="module")
-def browser(downloads):
-    try:
-        driver = start_chromium(downloads)
-    except BrowserUnavailable as missing:
-        pytest.skip(f"no browser for the dashboard tests: {missing}")
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")

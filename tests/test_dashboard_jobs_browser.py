@@ -18,7 +18,7 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
 
 from dashboard_browser import (  # noqa: E402
-    BrowserUnavailable, by_id, console_errors, downloaded, fill, open_page, start_chromium, status_on_page,
+    by_id, console_errors, downloaded, fill, open_page, status_on_page,
     table_rows, wait_until,
 )
 
@@ -37,21 +37,6 @@ STARTUP_S = 300
 
 def choose(browser, select_id, value):
     Select(by_id(browser, select_id)).select_by_value(value)
-
-
-@pytest.fixture(scope="module")
-def downloads(tmp_path_factory):
-    return tmp_path_factory.mktemp("downloads")
-
-
-@pytest.fixture(scope="module")
-def browser(downloads):
-    try:
-        driver = start_chromium(downloads)
-    except BrowserUnavailable as missing:
-        pytest.skip(f"no browser for the dashboard tests: {missing}")
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ pytest.importorskip("sqlalchemy")
 
 from sqlalchemy import text  # noqa: E402
 
-from api.db import Database, JobRow, utc_now  # noqa: E402
+from api.db import JobRow, utc_now  # noqa: E402
 from api.jobs import JobRepository  # noqa: E402
 from api.store import SqlEvaluationStore  # noqa: E402
 from diswot.student_search import Evaluation  # noqa: E402
@@ -49,14 +49,6 @@ def strict_json(raw: str):
         raise AssertionError(f"{constant} is not JSON")
 
     return json.loads(raw, parse_constant=refuse)
-
-
-@pytest.fixture
-def database(database_url):
-    database = Database(database_url)
-    database.upgrade_schema()
-    yield database
-    database.dispose()
 
 
 def test_non_finite_scores_round_trip_exactly_as_standard_json(database):

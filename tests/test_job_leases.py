@@ -22,14 +22,6 @@ from diswot.student_search import Evaluation  # noqa: E402
 LEASE_S = 30.0
 
 
-@pytest.fixture
-def database(database_url):
-    database = Database(database_url)
-    database.upgrade_schema()
-    yield database
-    database.dispose()
-
-
 def expire(database: Database, job_id: str) -> None:
     """What the passing of time does to a lease nobody renews."""
     with database.session() as session, session.begin():
