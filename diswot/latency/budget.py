@@ -49,8 +49,8 @@ def describe_seconds(seconds: float) -> str:
 
 @dataclass(frozen=True)
 class LatencyBudget:
-    """`max_seconds` (None: no bound) on the latency measured as `setting` says; `setting.image_size` None is
-    the searched space's own resolution (`resolved_for`)."""
+    """`max_seconds` (None: no bound) on the latency measured as `setting` says (`parse` sets its resolution to
+    the searched space's when the request leaves it unset)."""
 
     max_seconds: Optional[float] = None
     setting: LatencySetting = field(default_factory=lambda: LatencySetting(threads=1))
@@ -90,7 +90,8 @@ class LatencyBudget:
             return
         fastest = table.predict(space, space.extreme_archs()[0])
         if fastest > self.max_seconds:
-            raise FieldError("max_latency", 
+            raise FieldError(
+                "max_latency",
                 f"no {space.name} candidate meets max_latency {describe_seconds(self.max_seconds)}: its cheapest "
                 f"candidate (fewest params and FLOPs) takes {describe_seconds(fastest)} predicted ({self.where()}); "
                 f"raise the budget to at least that, or measure elsewhere (--latency-device, --latency-threads, "
