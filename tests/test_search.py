@@ -72,7 +72,7 @@ def test_budget_is_respected_and_unreachable_budget_fails_early():
         ("proxies", ["diswot", "zen2"], "unknown proxy 'zen2'"),
         ("space", "nb202", "unknown search space"),
         ("teacher", "resnet57", "did you mean 'resnet56'"),
-        ("objective", "latency", "params, flops"),
+        ("objective", "energy", "params, flops, latency"),
         ("inits", 0, "integer >= 1"),
         ("shared_init", "yes", "true or false"),
         ("colour", "red", "unknown field"),
